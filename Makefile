@@ -1,0 +1,53 @@
+# The template repository's tasks; `make` alone lists them. A fresh machine needs Python 3.11+ and make.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
+# The generated project pins uv; the template uses the same release.
+UV_VERSION := $(shell sed -n 's/^UV_VERSION := //p' '$(PROJECT_TEMPLATE)/Makefile')
+UV := .tools/bin/uv
+RUN := $(UV) run --no-sync
+DEMO := build/demo
+PY_SOURCES := hooks tests benchmarks local_extensions.py
+
+.PHONY: help setup test test-fast demo bench lint clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+# pip --target is the fastest bootstrap; a Python without pip (Debian's, say) gets a small venv instead.
+$(UV):
+	@if $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools "uv==$(UV_VERSION)"; \
+	else \
+	  $(PYTHON) -m venv .tools && .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"; \
+	fi
+
+.venv/.synced: pyproject.toml $(wildcard uv.lock) | $(UV)
+	$(UV) sync $(if $(CI),--locked)
+	@touch $@
+
+setup: .venv/.synced ## Create .venv with the template's test tools
+
+test: setup ## Run the whole template test suite (bakes projects and runs their own checks)
+	$(RUN) pytest
+
+test-fast: setup ## Run the fast template tests only (no baked project set-up)
+	$(RUN) pytest -m "not slow"
+
+demo: setup ## Bake a project with the default answers into build/demo and run its main job
+	rm -rf $(DEMO)
+	$(RUN) cookiecutter --no-input --output-dir $(DEMO) .
+	cd $(DEMO)/* && git init --quiet && git add -A && $(MAKE) setup test lint
+
+lint: setup ## Lint and format-check the template's own Python (the baked project lints itself in the tests)
+	$(RUN) ruff check $(PY_SOURCES)
+	$(RUN) ruff format --check $(PY_SOURCES)
+
+bench: setup ## Measure bake time and the baked project's set-up and test times
+	$(RUN) python benchmarks/bench_template.py
+
+clean: ## Remove the environment, tools, caches and demo output
+	rm -rf .venv .tools build .pytest_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""Time the template's feedback loops and print the numbers (a benchmark, not a test: nothing here asserts).
+
+  bake           cookiecutter with the default answers (in-process median, and the CLI as a user runs it)
+  setup cold     the baked project's `make setup` with empty uv and pip caches
+  setup warm     `make setup` in a fresh bake with the caches filled
+  setup no-op    `make setup` again with nothing changed
+  test           the baked project's `make test`
+  core deps      the core dependencies into a new virtual environment, uv against pip, both with empty caches
+
+Run with `make bench` from the template repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CORE_DEPS = ["azure-ai-ml", "azure-identity", "pandas", "scikit-learn", "mlflow-skinny", "pytest"]
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """A shell's environment, without the template's own virtual environment."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    venv_bin = str(TEMPLATE / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    return {**env, **extra}
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def bake(output: Path) -> Path:
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), overwrite_if_exists=True))
+
+
+def report(label: str, seconds: float, target: str = "") -> None:
+    print(f"{label:<34} {seconds:7.2f} s   {target}", flush=True)
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-template-"))
+    try:
+        bakes = []
+        for i in range(5):
+            start = time.perf_counter()
+            bake(work / f"api{i}")
+            bakes.append(time.perf_counter() - start)
+        report("bake (API, median of 5)", statistics.median(bakes), "target < 1 s")
+        cli = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(work / "cli"), str(TEMPLATE)]
+        report("bake (cookiecutter CLI)", timed(cli, work, user_env()), "target < 1 s")
+
+        # Caches of their own: empty for the cold set-up, filled by it for the warm one.
+        caches = user_env(UV_CACHE_DIR=str(work / "uv-cache"), PIP_CACHE_DIR=str(work / "pip-cache"))
+        project = bake(work / "cold")
+        report("make setup, cold (empty caches)", timed(["make", "setup"], project, caches), "target < 30 s")
+        report("make setup, no-op", timed(["make", "setup"], project, caches))
+        report("make test", timed(["make", "test"], project, caches))
+        project = bake(work / "warm")
+        report("make setup, warm (caches filled)", timed(["make", "setup"], project, caches), "target < 5 s")
+
+        uv = str(project / ".tools" / "bin" / "uv")
+        venv = work / "uv-venv"
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+        install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *CORE_DEPS]
+        report("core deps, uv (empty cache)", timed(install, work, user_env(UV_CACHE_DIR=str(work / "uv2"))))
+        venv = work / "pip-venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        # pip 23 cannot resolve azure-ai-ml with mlflow; time a current pip (its own upgrade is not timed).
+        subprocess.run([*pip, "--upgrade", "pip"], check=True, env=user_env())
+        empty_pip_cache = user_env(PIP_CACHE_DIR=str(work / "pip-cache2"))
+        report("core deps, pip (empty cache)", timed([*pip, *CORE_DEPS], work, empty_pip_cache))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

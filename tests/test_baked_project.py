@@ -1,0 +1,84 @@
+"""The baked project passes its own checks: `make setup`, `make test`, and pre-commit twice with nothing to fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE, BakedProject
+
+pytestmark = pytest.mark.slow
+
+
+def project_env() -> dict[str, str]:
+    """The environment a user's shell has: without this test run's virtual environment."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    venv_bin = str(TEMPLATE / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    return env
+
+
+def git(project: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
+    return subprocess.run(command, cwd=project, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("ci_platform", ["github", "azure_devops", "both"])
+def test_baked_project_passes_its_own_checks(bake, ci_platform: str) -> None:
+    project: BakedProject = bake(ci_platform=ci_platform)
+    env = project_env()
+
+    project.run("make", "setup", env=env)
+    tests = project.run("make", "test", env=env)
+    assert " passed" in tests.stdout
+
+    git(project.path, "init", "--quiet")
+    git(project.path, "add", "-A")
+    for _ in range(2):
+        project.run("make", "lint", env=env)
+        assert git(project.path, "diff") == "", "a hook changed a freshly baked file"
+
+
+def test_lint_outside_git_says_what_to_do(bake) -> None:
+    project = bake()
+    result = subprocess.run(["make", "lint"], cwd=project.path, capture_output=True, text=True, env=project_env())
+    assert result.returncode != 0
+    assert "git init" in result.stderr
+
+
+def committed_template_copy(tmp_path: Path) -> Path:
+    """A git repository holding the template as committed work would (cruft clones its template)."""
+    copy = tmp_path / "template"
+    ignore = shutil.ignore_patterns(".venv", ".tools", ".git", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(TEMPLATE, copy, ignore=ignore)
+    git(copy, "init", "--quiet")
+    git(copy, "add", "-A")
+    git(copy, "commit", "--quiet", "-m", "template")
+    return copy
+
+
+def test_cruft_create_and_update(tmp_path: Path) -> None:
+    template = committed_template_copy(tmp_path)
+    out = tmp_path / "out"
+    cruft = shutil.which("cruft")
+    subprocess.run([cruft, "create", "--no-input", "--output-dir", str(out), str(template)], check=True)
+    project = out / "churn_model"
+    cruft_state = json.loads((project / ".cruft.json").read_text())
+    assert cruft_state["context"]["cookiecutter"]["resource_prefix"] == "churnmodel"
+    git(project, "init", "--quiet")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "baked")
+
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + "\nA line the template added later.\n")
+    git(template, "commit", "--quiet", "-am", "template change")
+
+    assert subprocess.run([cruft, "check"], cwd=project, capture_output=True).returncode != 0  # out of date
+    subprocess.run([cruft, "update", "--skip-apply-ask", "--allow-untracked-files"], cwd=project, check=True)
+    assert "A line the template added later." in (project / "README.md").read_text()
+    subprocess.run([cruft, "check"], cwd=project, check=True, capture_output=True)

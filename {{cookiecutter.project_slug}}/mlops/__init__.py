@@ -1,0 +1,1 @@
+"""Validate, run locally, register, submit and promote this project's Azure ML pipeline."""
