@@ -37,10 +37,10 @@ test: setup ## Run the whole template test suite (bakes projects and runs their 
 test-fast: setup ## Run the fast template tests only (no baked project set-up)
 	$(RUN) pytest -m "not slow"
 
-demo: setup ## Bake a project with the default answers into build/demo and run its main job
+demo: setup ## Bake a project with the default answers into build/demo and run its main job (make run)
 	rm -rf $(DEMO)
 	$(RUN) cookiecutter --no-input --output-dir $(DEMO) .
-	cd $(DEMO)/* && git init --quiet && git add -A && $(MAKE) setup test lint
+	cd $(DEMO)/* && $(MAKE) run
 
 lint: setup ## Lint and format-check the template's own Python (the baked project lints itself in the tests)
 	$(RUN) ruff check $(PY_SOURCES)

@@ -152,3 +152,15 @@ def test_invalid_answers_stop_before_any_file(tmp_path: Path, answers: dict, mes
     assert "for example" in result.stderr or "did you mean" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not output.exists() or not any(output.iterdir())
+
+
+def test_only_files_with_substitutions_are_rendered() -> None:
+    """Jinja only where a value is substituted; everything else is copied verbatim (so `${{ }}` needs no escaping)."""
+    copied = json.loads((TEMPLATE / "cookiecutter.json").read_text())["_copy_without_render"]
+    for path in sorted(p for p in PROJECT_TEMPLATE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        relative = path.relative_to(PROJECT_TEMPLATE).as_posix()
+        verbatim = any(relative == c or relative.startswith(c + "/") for c in copied)
+        text = path.read_text(encoding="utf-8")
+        has_jinja = "cookiecutter." in text or "{%" in text
+        problem = "is copied verbatim but has Jinja" if verbatim else "is rendered but has no Jinja"
+        assert verbatim != has_jinja, f"{relative} {problem}: see _copy_without_render in cookiecutter.json"

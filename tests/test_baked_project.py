@@ -36,12 +36,25 @@ def test_baked_project_passes_its_own_checks(bake, ci_platform: str) -> None:
     project.run("make", "setup", env=env)
     tests = project.run("make", "test", env=env)
     assert " passed" in tests.stdout
+    assert " failed" not in tests.stdout
 
     git(project.path, "init", "--quiet")
     git(project.path, "add", "-A")
     for _ in range(2):
         project.run("make", "lint", env=env)
         assert git(project.path, "diff") == "", "a hook changed a freshly baked file"
+
+
+def test_main_job_runs_the_pipeline_locally(bake) -> None:
+    """`make run` on a fresh bake: the pipeline trains, evaluates and registers a model from the sample data."""
+    project = bake()
+    result = project.run("make", "run", env=project_env())
+    for step in ("data_prep", "train", "evaluate"):
+        assert f"✓ {step}" in result.stderr
+    assert "registered locally as churn-model version 1" in result.stdout
+    report = next(line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("report"))
+    assert "f1_macro" in Path(report).read_text(encoding="utf-8")
+    assert (project.path / "mlruns" / "mlflow.db").is_file()
 
 
 def test_lint_outside_git_says_what_to_do(bake) -> None:

@@ -1,0 +1,1 @@
+"""The local engine: runs an Azure ML pipeline job on this machine, step by step."""

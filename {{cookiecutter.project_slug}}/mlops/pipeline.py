@@ -1,0 +1,109 @@
+"""The training pipeline: the one definition of the graph, for the local engine and for Azure ML alike.
+
+Two ways of defining a component are shown side by side, as in the Azure ML tutorial this project grew from:
+``data_prep`` is built in Python with the SDK's ``command()`` (components/data_prep/component.py), while ``train``
+and ``evaluate`` are loaded from their YAML specs. Building and validating needs no credentials and no network.
+"""
+
+# No `from __future__ import annotations` here: dsl.pipeline reads the parameter annotations as objects.
+import importlib.util
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import Input, dsl, load_component, load_job
+from azure.ai.ml.entities import PipelineJob
+
+from mlops.errors import MlopsError
+from mlops.settings import PROJECT_ROOT, PipelineSettings
+
+COMPONENTS = PROJECT_ROOT / "components"
+
+
+@cache
+def components() -> dict[str, Any]:
+    spec = importlib.util.spec_from_file_location("data_prep_component", COMPONENTS / "data_prep" / "component.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {
+        "data_prep": module.data_prep_component(),
+        "train": load_component(source=COMPONENTS / "train" / "train.yaml"),
+        "evaluate": load_component(source=COMPONENTS / "evaluate" / "evaluate.yaml"),
+    }
+
+
+def build_pipeline(settings: PipelineSettings, compute: str | None = None) -> PipelineJob:
+    """The pipeline job with the settings' inputs; ``compute`` is only needed on Azure ML."""
+    steps = components()
+
+    @dsl.pipeline(
+        name="training_pipeline",
+        display_name="training pipeline",
+        description="Prepare the data, train a model, evaluate it and decide whether to promote it.",
+        default_compute=compute,
+    )
+    def training_pipeline(
+        input_data: Input(type="uri_file"),
+        target_column: str,
+        task: str,
+        test_size: float,
+        seed: int,
+        n_estimators: int,
+        max_depth: int,
+        threshold: float,
+        baseline_model: Input(type="mlflow_model", optional=True) = None,
+    ) -> dict[str, Any]:
+        data_prep = steps["data_prep"](
+            input_data=input_data, target_column=target_column, task=task, test_size=test_size, seed=seed
+        )
+        train = steps["train"](
+            prepped_data=data_prep.outputs.prepped_data, n_estimators=n_estimators, max_depth=max_depth, seed=seed
+        )
+        evaluate = steps["evaluate"](
+            model=train.outputs.model_output,
+            prepped_data=data_prep.outputs.prepped_data,
+            threshold=threshold,
+            baseline_model=baseline_model,  # optional: the model to beat, e.g. the one in production
+        )
+        return {"model": train.outputs.model_output, "evaluation": evaluate.outputs.evaluation}
+
+    inputs = dict(settings.inputs)
+    try:
+        return training_pipeline(**{**inputs, "input_data": Input(type="uri_file", path=inputs.pop("input_data"))})
+    except TypeError as error:
+        raise MlopsError(f"config/pipeline.toml [inputs] does not match the pipeline's inputs: {error}") from None
+
+
+def load_pipeline_file(path: Path) -> PipelineJob:
+    """Any pipeline YAML of command components, loaded by the SDK itself."""
+    if not path.is_file():
+        raise MlopsError(f"pipeline file {path} does not exist")
+    try:
+        job = load_job(source=path)
+    except Exception as error:  # the SDK raises many types for a bad file; all mean "fix the YAML"
+        raise MlopsError(f"{path} is not a pipeline job the Azure ML SDK can load: {error}") from None
+    if not isinstance(job, PipelineJob):
+        raise MlopsError(f"{path} is a {type(job).__name__}, not a pipeline job (type: pipeline)")
+    return job
+
+
+def local_spec(job: PipelineJob) -> dict[str, Any]:
+    """The job in its YAML form, with local data paths as written (the SDK's dump prefixes them with azureml:)."""
+    spec = job._to_dict()
+    spec.setdefault("inputs", {})
+    declared = getattr(job.component, "inputs", None) or {}  # a dsl pipeline's own declaration
+    for name in declared:
+        spec["inputs"].setdefault(name, None)  # declared but unset (an optional input): still settable by --set
+    for name, value in job.inputs.items():
+        _restore_path(spec["inputs"], name, value)
+    for step, node in job.jobs.items():
+        for name, value in node.inputs.items():
+            _restore_path(spec["jobs"][step].get("inputs", {}), name, value)
+    return spec
+
+
+def _restore_path(target: dict[str, Any], name: str, value: Any) -> None:
+    data = getattr(value, "_data", value)  # bindings hold PipelineInput/NodeOutput here, data an Input
+    if isinstance(data, Input) and data.path is not None and isinstance(target.get(name), Mapping):
+        target[name] = {**target[name], "path": str(data.path)}

@@ -1,0 +1,33 @@
+"""Shared fixtures: a scratch copy of this project, and the CLI run through its real entry point inside it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).parents[1]
+
+
+def copy_project(destination: Path) -> Path:
+    """The parts of this project that `python -m mlops` reads, so runs and MLflow stores never land in the real one."""
+    for name in ("mlops", "components", "config", "data", "tests"):
+        shutil.copytree(PROJECT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
+def mlops(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m mlops ARGS` in ``project``, as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    return subprocess.run([sys.executable, "-m", "mlops", *args], cwd=project, capture_output=True, text=True, env=env)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, message: str, exit_code: int = 2) -> None:
+    """One `error:` line naming the problem, the given exit code, and no traceback."""
+    assert result.returncode == exit_code, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert message in errors[0]

@@ -1,0 +1,56 @@
+"""A whole plan: order, parallel branches, reuse of unchanged steps, and failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops.local.plan import build_plan
+from mlops.local.runner import run_plan
+from tests.mlops.local.conftest import PIPELINES
+
+
+def interval(result, step: str) -> tuple[float, float]:
+    start, end = (result.steps[step].outputs["out"] / "interval.txt").read_text().split()
+    return float(start), float(end)
+
+
+def test_diamond_runs_with_independent_steps_in_parallel(diamond_spec, tmp_path: Path) -> None:
+    plan = build_plan(diamond_spec, PIPELINES, {"delay": "0.5"})
+    events = []
+    result = run_plan(plan, tmp_path, "r1", {}, max_workers=2, progress=lambda s, e, r: events.append((s, e)))
+    assert result.ok
+    assert (result.output(plan, "final") / "result.txt").read_text() == "hello!from data\n" * 3
+    left, right = interval(result, "left"), interval(result, "right")
+    assert left[0] < right[1], "left and right did not overlap"
+    assert right[0] < left[1], "left and right did not overlap"
+    assert events[0] == ("start", "started")
+    assert events[-1] == ("join", "finished")
+
+
+def test_unchanged_steps_are_reused_and_force_reruns_them(diamond, tmp_path: Path) -> None:
+    first = run_plan(diamond, tmp_path, "r1", {})
+    again = run_plan(diamond, tmp_path, "r2", {})
+    assert {r.cached_from for r in again.steps.values()} == {"r1"}
+    assert again.output(diamond, "final") == first.output(diamond, "final")
+    forced = run_plan(diamond, tmp_path, "r3", {}, force=True)
+    assert {r.cached_from for r in forced.steps.values()} == {None}
+
+
+def test_a_changed_input_reruns_only_what_depends_on_it(diamond_spec, tmp_path: Path) -> None:
+    run_plan(build_plan(diamond_spec, PIPELINES), tmp_path, "r1", {})
+    changed = run_plan(build_plan(diamond_spec, PIPELINES, {"delay": "0.01"}), tmp_path, "r2", {})
+    reused = {name for name, r in changed.steps.items() if r.cached_from}
+    assert reused == {"start", "join"} - {"join"}  # join's inputs are new outputs of left and right
+    assert changed.ok
+
+
+def test_a_failure_stops_what_depends_on_it(failing_spec, tmp_path: Path) -> None:
+    plan = build_plan(failing_spec, PIPELINES)
+    result = run_plan(plan, tmp_path, "r1", {})
+    assert not result.ok
+    assert [r.name for r in result.failed] == ["broken"]
+    assert result.skipped == ["after"]
+    assert not (tmp_path / "r1" / "after").exists()
+    again = run_plan(plan, tmp_path, "r2", {})
+    assert again.steps["start"].cached_from == "r1"
+    assert again.steps["broken"].cached_from is None  # failures are never cached

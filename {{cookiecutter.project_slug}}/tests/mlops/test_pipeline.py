@@ -1,0 +1,70 @@
+"""The pipeline graph, built offline with the real SDK: nodes, wiring, input types and defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlops.local.plan import Upstream, build_plan
+from mlops.pipeline import build_pipeline, local_spec
+from mlops.settings import PROJECT_ROOT, load_pipeline_settings
+
+
+@pytest.fixture(scope="module")
+def job():
+    return build_pipeline(load_pipeline_settings(), compute="cpu-cluster")
+
+
+def test_nodes_and_their_components(job) -> None:
+    assert list(job.jobs) == ["data_prep", "train", "evaluate"]
+    assert {name: node.component.name for name, node in job.jobs.items()} == {
+        "data_prep": "data_prep",
+        "train": "train",
+        "evaluate": "evaluate",
+    }
+
+
+def test_wiring(job) -> None:
+    spec = local_spec(job)
+    jobs = spec["jobs"]
+    assert jobs["data_prep"]["inputs"]["input_data"] == {"path": "${{parent.inputs.input_data}}"}
+    assert jobs["train"]["inputs"]["prepped_data"] == {"path": "${{parent.jobs.data_prep.outputs.prepped_data}}"}
+    assert jobs["evaluate"]["inputs"]["model"] == {"path": "${{parent.jobs.train.outputs.model_output}}"}
+    assert jobs["evaluate"]["inputs"]["prepped_data"] == {"path": "${{parent.jobs.data_prep.outputs.prepped_data}}"}
+    assert jobs["evaluate"]["inputs"]["baseline_model"] == {"path": "${{parent.inputs.baseline_model}}"}
+    assert jobs["train"]["outputs"]["model_output"] == "${{parent.outputs.model}}"
+    assert jobs["evaluate"]["outputs"]["evaluation"] == "${{parent.outputs.evaluation}}"
+
+
+def test_pipeline_inputs_types_and_defaults(job) -> None:
+    settings = load_pipeline_settings()
+    assert job.inputs["input_data"].type == "uri_file"
+    assert job.inputs["input_data"]._data.path == str(PROJECT_ROOT / "data" / "penguins.csv")
+    expected_types = {
+        "target_column": "string",
+        "task": "string",
+        "test_size": "number",
+        "seed": "integer",
+        "n_estimators": "integer",
+        "max_depth": "integer",
+        "threshold": "number",
+    }
+    for name, kind in expected_types.items():
+        assert job.inputs[name].type == kind, name
+        assert job.inputs[name]._data == settings.inputs[name], name
+
+
+def test_builds_and_validates_offline(job) -> None:
+    result = job._validate()
+    assert result.passed, result.error_messages
+    assert job.settings.default_compute == "cpu-cluster"
+
+
+def test_the_local_plan_of_the_project_pipeline(job) -> None:
+    plan = build_plan(local_spec(job), PROJECT_ROOT)
+    assert plan.order() == ["data_prep", "train", "evaluate"]
+    assert plan.outputs == {
+        "model": Upstream("train", "model_output"),
+        "evaluation": Upstream("evaluate", "evaluation"),
+    }
+    assert plan.steps["train"].inputs["n_estimators"] == load_pipeline_settings().inputs["n_estimators"]
+    assert "baseline_model" not in plan.steps["evaluate"].inputs  # optional and unset: its $[[...]] part is dropped
