@@ -179,12 +179,16 @@ def main(argv: list[str] | None = None) -> int:
         project = project_copy(work)
         run = [sys.executable, "-m", "mlops", "run"]
         first, _ = timed(run, project, env)
-        forced, _ = timed([*run, "--force", "--no-register"], project, env)  # the scripts alone register nothing
         unchanged, _ = timed(run, project, env)
-        hand = by_hand(project, work, env)
+        # Best of two, alternating, so neither side gains from the other's warm file cache; the scripts alone
+        # register nothing, so neither does the runner here.
+        forced, hand = float("inf"), float("inf")
+        for attempt in range(2):
+            forced = min(forced, timed([*run, "--force", "--no-register"], project, env)[0])
+            hand = min(hand, by_hand(project, work / f"hand{attempt}", env))
         print(f"{'local run, first (builds the spec, creates the MLflow store)':<62} {first:6.2f} s")
-        print(f"{'local run, --force (every step reruns)':<62} {forced:6.2f} s   target < 15 s")
-        print(f"{'the same scripts by hand, in sequence':<62} {hand:6.2f} s")
+        print(f"{'local run, --force (every step reruns; best of 2)':<62} {forced:6.2f} s   target < 15 s")
+        print(f"{'the same scripts by hand, in sequence (best of 2)':<62} {hand:6.2f} s")
         print(f"{'runner overhead (--force / by hand)':<62} {forced / hand:6.2f} x   target <= 1.15 x")
         print(f"{'local run, nothing changed (every step reused)':<62} {unchanged:6.2f} s   target < 2 s")
         scale(work, [int(size) for size in args.sizes.split(",")], env)
