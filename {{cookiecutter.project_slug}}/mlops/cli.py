@@ -41,6 +41,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="rerun every step, even those whose inputs are unchanged")
     run.add_argument("--runs-dir", type=Path, help="where run folders go (default: runs/)")
     run.add_argument("--no-register", action="store_true", help="do not register the model, even when promoted")
+
+    def azure_command(name: str, help: str, writes: bool = True) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help)
+        command.add_argument("--env", required=True, metavar="ENV", help="environment in config/environments.toml")
+        if writes:
+            command.add_argument("--dry-run", action="store_true", help="print what would be done; touch nothing")
+        return command
+
+    validate = azure_command("validate", "build and check the pipeline offline (no credentials needed)", writes=False)
+    validate.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=parse_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="check with this pipeline input value",
+    )
+    azure_command("register", "register the environment, components and data, each versioned by content")
+    submit = azure_command("submit", "register what changed and submit the pipeline to Azure ML")
+    submit.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
+    submit.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling (default 3600)")
+    submit.add_argument("--poll", type=float, default=15, help=argparse.SUPPRESS)
+    submit.add_argument("--manifest", type=Path, help="after a successful run, write the release manifest here")
+    promote = azure_command("promote", "register and run in ENV exactly the versions a dev release manifest names")
+    promote.add_argument("--manifest", type=Path, required=True, help="the release manifest of the dev run")
+    promote.add_argument("--from-env", default="dev", help="where the manifest's model lives (default dev)")
+    promote.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
+    promote.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling")
+    promote.add_argument("--poll", type=float, default=15, help=argparse.SUPPRESS)
+    azure_command("schedule", "create or update the recurring retraining schedule")
     return parser
 
 
@@ -107,13 +138,175 @@ def command_run(args: argparse.Namespace) -> int:
     return OK
 
 
+def command_validate(args: argparse.Namespace) -> int:
+    from mlops.settings import load_azure_settings, load_pipeline_settings
+
+    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    from mlops.commands.validate import validate
+
+    result = validate(pipeline, azure, dict(args.overrides))
+    for problem in result.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if result.ok:
+        print(f"pipeline valid: {' -> '.join(result.steps)}")
+    return OK if result.ok else FAILED
+
+
+def _workspace(settings, dry_run: bool):
+    """None for --dry-run: nothing is looked up, nothing written, no credentials needed."""
+    if dry_run:
+        return None
+    settings.require_subscription()  # before the SDK's import: a missing variable is reported at once
+    from mlops import workspace
+
+    return workspace.connect(settings)
+
+
+def _print_registrations(registrations) -> None:
+    for registration in registrations:
+        versioned = registration.asset.versioned
+        print(f"  {versioned.kind:<12} {versioned.name}:{versioned.version:<18} {registration.action}")
+
+
+def command_register(args: argparse.Namespace) -> int:
+    from mlops.settings import load_azure_settings, load_pipeline_settings
+
+    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    workspace = _workspace(azure, args.dry_run)
+    from mlops.assets import release_assets
+    from mlops.commands.register import register
+
+    registrations = register(release_assets(pipeline, azure), workspace)
+    print(f"{'Would register in' if args.dry_run else 'Registered in'} {azure.workspace}:")
+    _print_registrations(registrations)
+    return OK
+
+
+def _report(state) -> None:
+    steps = ", ".join(f"{step} {status}" for step, status in state.steps.items())
+    print(f"  {state.name}: {state.status}" + (f" ({steps})" if steps else ""), file=sys.stderr, flush=True)
+
+
+def _print_submission(submission, azure, dry_run: bool) -> int:
+    _print_registrations(submission.registrations)
+    if dry_run:
+        job = submission.job
+        print(f"Would submit to {azure.workspace}, experiment {azure.experiment}, compute {azure.compute}:")
+        for step, node in job.jobs.items():
+            print(f"  {step:<12} {node.component.name}:{node.component.version}")
+        print(f"  inputs       input_data={job.inputs['input_data']._data.path}")
+        return OK
+    state = submission.state
+    print(f"job {state.name}: {state.status}")
+    if state.studio_url:
+        print(f"studio: {state.studio_url}")
+    from mlops.commands.submit import publish_job_name
+
+    if line := publish_job_name(state.name):
+        print(line)
+    if submission.decision is not None:
+        if submission.model_version:
+            print(f"model: registered {submission.model_name} version {submission.model_version}")
+        else:
+            print("model: not registered: " + " ".join(submission.decision.get("reasons", [])))
+    if submission.manifest:
+        print(f"manifest: {submission.manifest}")
+    if state.status in {"Completed", "NotStarted", "Queued", "Preparing", "Starting", "Running", "Provisioning"}:
+        return OK
+    print(f"error: job {state.name} ended {state.status}; see {state.studio_url or 'the studio'}", file=sys.stderr)
+    return FAILED
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    from mlops.commands.submit import Stop
+
+    def stop(signum, frame):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def command_submit(args: argparse.Namespace) -> int:
+    from mlops.settings import load_azure_settings, load_pipeline_settings
+
+    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    workspace = _workspace(azure, args.dry_run)
+    from mlops.commands.submit import submit
+
+    _stop_on_sigterm()
+    submission = submit(
+        pipeline,
+        azure,
+        workspace,
+        wait_for_it=args.wait,
+        timeout=args.timeout,
+        poll=args.poll,
+        manifest=args.manifest,
+        report=_report,
+    )
+    return _print_submission(submission, azure, args.dry_run)
+
+
+def command_promote(args: argparse.Namespace) -> int:
+    from mlops.settings import load_azure_settings, load_pipeline_settings
+
+    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    workspace = _workspace(azure, args.dry_run)
+    dev = _workspace(load_azure_settings(args.from_env), args.dry_run) if azure.ml_registry else None
+    from mlops.commands.promote import promote
+
+    _stop_on_sigterm()
+    promotion = promote(
+        args.manifest,
+        pipeline,
+        azure,
+        workspace,
+        dev=dev,
+        wait_for_it=args.wait,
+        timeout=args.timeout,
+        poll=args.poll,
+        report=_report,
+    )
+    model = promotion.manifest["model"]
+    print(f"promoting {model['name']} version {model['version']} from job {promotion.manifest['pipeline_job']}")
+    if promotion.shared_model:
+        print(f"model shared to the registry: {promotion.shared_model}")
+    return _print_submission(promotion.submission, azure, args.dry_run)
+
+
+def command_schedule(args: argparse.Namespace) -> int:
+    from mlops.settings import load_azure_settings, load_pipeline_settings
+
+    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    workspace = _workspace(azure, args.dry_run)
+    from mlops.commands.schedule import schedule
+
+    scheduled = schedule(pipeline, azure, workspace)
+    _print_registrations(scheduled.registrations)
+    verb = "Schedule" if scheduled.created else "Would schedule"
+    print(f"{verb} {scheduled.name} in {azure.workspace}: '{scheduled.cron}' (UTC)")
+    return OK
+
+
+COMMANDS = {
+    "run": command_run,
+    "validate": command_validate,
+    "register": command_register,
+    "submit": command_submit,
+    "promote": command_promote,
+    "schedule": command_schedule,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # it announces every database migration at INFO
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # "experimental class" notices
     try:
-        return {"run": command_run}[args.command](args)
+        return COMMANDS[args.command](args)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -8,7 +8,6 @@ and ``evaluate`` are loaded from their YAML specs. Building and validating needs
 # No `from __future__ import annotations` here: dsl.pipeline reads the parameter annotations as objects.
 import importlib.util
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from mlops.settings import PROJECT_ROOT, PipelineSettings
 COMPONENTS = PROJECT_ROOT / "components"
 
 
-@cache
 def components() -> dict[str, Any]:
+    """Fresh component objects, keyed by pipeline step (callers may set versions on them)."""
     spec = importlib.util.spec_from_file_location("data_prep_component", COMPONENTS / "data_prep" / "component.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -33,9 +32,18 @@ def components() -> dict[str, Any]:
     }
 
 
-def build_pipeline(settings: PipelineSettings, compute: str | None = None) -> PipelineJob:
-    """The pipeline job with the settings' inputs; ``compute`` is only needed on Azure ML."""
-    steps = components()
+def build_pipeline(
+    settings: PipelineSettings,
+    compute: str | None = None,
+    steps: Mapping[str, Any] | None = None,
+    input_data: str | None = None,
+) -> PipelineJob:
+    """The pipeline job with the settings' inputs.
+
+    On Azure ML, ``compute`` is the cluster, ``steps`` the registered components (so the job references them by
+    name and version) and ``input_data`` the registered data asset (``azureml:name:version``).
+    """
+    steps = steps or components()
 
     @dsl.pipeline(
         name="training_pipeline",
@@ -69,8 +77,10 @@ def build_pipeline(settings: PipelineSettings, compute: str | None = None) -> Pi
         return {"model": train.outputs.model_output, "evaluation": evaluate.outputs.evaluation}
 
     inputs = dict(settings.inputs)
+    data = Input(type="uri_file", path=input_data or inputs.pop("input_data"))
+    inputs.pop("input_data", None)
     try:
-        return training_pipeline(**{**inputs, "input_data": Input(type="uri_file", path=inputs.pop("input_data"))})
+        return training_pipeline(**inputs, input_data=data)
     except TypeError as error:
         raise MlopsError(f"config/pipeline.toml [inputs] does not match the pipeline's inputs: {error}") from None
 

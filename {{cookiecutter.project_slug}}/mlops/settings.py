@@ -5,12 +5,15 @@ Values are data: code never branches on an environment's name.
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops import naming
 from mlops.errors import MlopsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -47,3 +50,69 @@ def load_pipeline_settings(root: Path = PROJECT_ROOT) -> PipelineSettings:
     if not isinstance(name, str) or not name:
         raise MlopsError(f"{path} needs [model] name, the name models are registered under")
     return PipelineSettings({**inputs, "input_data": str((root / inputs["input_data"]).resolve())}, name, root)
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    """One environment's Azure workspace and what the pipeline uses in it."""
+
+    environment: str
+    subscription_id: str | None  # None only where no Azure call is made (validate, --dry-run)
+    tenant_id: str | None
+    resource_group: str
+    workspace: str
+    location: str
+    compute: str
+    experiment: str
+    data_asset: str
+    retraining_schedule: str | None
+    ml_registry: str | None  # set when models move to prod through an Azure ML registry
+
+    def require_subscription(self) -> str:
+        if not self.subscription_id:
+            raise MlopsError(
+                "AZURE_SUBSCRIPTION_ID is not set: export it (az account show --query id -o tsv), "
+                "or in CI set it as a repository or pipeline variable"
+            )
+        return self.subscription_id
+
+
+SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+REQUIRED = ("resource_group", "workspace", "location", "compute_cluster", "experiment", "data_asset")
+
+
+def load_azure_settings(
+    environment: str, root: Path = PROJECT_ROOT, environ: Mapping[str, str] = os.environ
+) -> AzureSettings:
+    """Read config/environments.toml for one environment; subscription and tenant come from the environment."""
+    path = root / "config" / "environments.toml"
+    data = read_toml(path)
+    environments = sorted(k for k, v in data.items() if isinstance(v, dict))
+    if environment not in environments:
+        raise MlopsError(f"unknown environment '{environment}': {path} defines {', '.join(environments)}")
+    table = data[environment]
+    missing = [key for key in REQUIRED if not isinstance(table.get(key), str) or not table[key]]
+    if missing:
+        raise MlopsError(f"{path} [{environment}] is missing {', '.join(missing)}")
+    names = {kind: table[kind] for kind in naming.RULES if kind in table}
+    if problems := naming.name_problems(names):
+        raise MlopsError(f"{path} [{environment}]: {problems[0]}")
+    subscription = environ.get("AZURE_SUBSCRIPTION_ID") or None
+    if subscription and not SUBSCRIPTION.fullmatch(subscription):
+        raise MlopsError(f"AZURE_SUBSCRIPTION_ID '{subscription}' is not a subscription ID (a GUID)")
+    schedule = table.get("retraining_schedule") or None
+    if schedule is not None and len(schedule.split()) != 5:
+        raise MlopsError(f"{path} [{environment}] retraining_schedule '{schedule}' is not a 5-field cron expression")
+    return AzureSettings(
+        environment=environment,
+        subscription_id=subscription,
+        tenant_id=environ.get("AZURE_TENANT_ID") or None,
+        resource_group=table["resource_group"],
+        workspace=table["workspace"],
+        location=table["location"],
+        compute=table["compute_cluster"],
+        experiment=table["experiment"],
+        data_asset=table["data_asset"],
+        retraining_schedule=schedule,
+        ml_registry=table.get("ml_registry"),
+    )

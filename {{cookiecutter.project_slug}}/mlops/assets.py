@@ -1,0 +1,84 @@
+"""What the project registers in a workspace, each with its version by content (mlops/versions.py).
+
+Built offline from the same component objects the pipeline uses; nothing here talks to Azure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from azure.ai.ml import load_environment
+from azure.ai.ml.entities import Data, Environment
+from azure.ai.ml.entities._component.command_component import CommandComponent
+
+from mlops.pipeline import COMPONENTS, components
+from mlops.settings import AzureSettings, PipelineSettings
+from mlops.versions import Versioned, component_version, data_version, environment_version
+
+ENVIRONMENT_SPEC = COMPONENTS / "environment" / "environment.yaml"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An entity ready to register, and the name:version it will have."""
+
+    versioned: Versioned
+    entity: Any
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.versioned.name}:{self.versioned.version}"
+
+
+@dataclass(frozen=True)
+class ReleaseAssets:
+    environment: Asset
+    components: dict[str, Asset]  # by pipeline step name
+    data: Asset
+
+    def all(self) -> list[Asset]:
+        """In registration order: components need their environment."""
+        return [self.environment, *self.components.values(), self.data]
+
+
+def _component_entity(step: Any) -> CommandComponent:
+    return getattr(step, "component", step)  # command() returns a node; its component is what gets registered
+
+
+def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseAssets:
+    spec = load_environment(source=ENVIRONMENT_SPEC)
+    conda_path = ENVIRONMENT_SPEC.parent / "conda.yaml"
+    conda = yaml.safe_load(conda_path.read_text(encoding="utf-8"))
+    env_version = environment_version(spec.name, spec.image, conda)
+    environment = Environment(
+        name=spec.name,
+        version=env_version.version,
+        image=spec.image,
+        conda_file=str(conda_path),
+        description=spec.description,
+        tags={"content_hash": env_version.content_hash},
+    )
+    assets: dict[str, Asset] = {}
+    for step, definition in components().items():
+        component = _component_entity(definition)
+        spec = component._to_dict()  # the YAML form, with the code folder resolved (component.code may be ".")
+        code = Path(spec["code"]) if spec.get("code") else None
+        versioned = component_version(spec, code, env_version)
+        component.version = versioned.version
+        component.environment = f"azureml:{env_version.name}:{env_version.version}"
+        component.tags = {**(component.tags or {}), "content_hash": versioned.content_hash}
+        assets[step] = Asset(versioned, component)
+    data_path = Path(pipeline.inputs["input_data"])
+    data = data_version(azure.data_asset, data_path)
+    data_entity = Data(
+        name=data.name,
+        version=data.version,
+        type="uri_file",
+        path=str(data_path),
+        description=f"Training data, from {data_path.name}",
+        tags={"content_hash": data.content_hash},
+    )
+    return ReleaseAssets(Asset(env_version, environment), assets, Asset(data, data_entity))

@@ -1,0 +1,62 @@
+"""Per-environment Azure settings: read from config/environments.toml, IDs from the environment, clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlops.errors import MlopsError
+from mlops.settings import PROJECT_ROOT, load_azure_settings
+
+SUBSCRIPTION = "12345678-1234-1234-1234-123456789abc"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    return tmp_path
+
+
+def edit(root: Path, old: str, new: str) -> None:
+    path = root / "config" / "environments.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_environments_differ_only_in_data(root: Path) -> None:
+    dev = load_azure_settings("dev", root, {"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION, "AZURE_TENANT_ID": "t"})
+    prod = load_azure_settings("prod", root, {})
+    assert dev.subscription_id == SUBSCRIPTION
+    assert dev.tenant_id == "t"
+    assert prod.subscription_id is None
+    assert dev.workspace != prod.workspace
+    assert dev.workspace.endswith("-dev")
+    assert prod.retraining_schedule
+    assert dev.compute == prod.compute
+
+
+def test_a_missing_subscription_says_how_to_set_it(root: Path) -> None:
+    with pytest.raises(MlopsError, match="AZURE_SUBSCRIPTION_ID is not set: export it"):
+        load_azure_settings("dev", root, {}).require_subscription()
+
+
+@pytest.mark.parametrize(
+    ("environment", "environ", "change", "message"),
+    [
+        ("stage", {}, None, "unknown environment 'stage'"),
+        ("dev", {"AZURE_SUBSCRIPTION_ID": "my-subscription"}, None, "is not a subscription ID"),
+        ("dev", {}, ('experiment = "', 'experiment = "" #'), "[dev] is missing experiment"),
+        ("dev", {}, ('storage_account = "', 'storage_account = "Bad_'), "storage account 'Bad_"),
+        ("prod", {}, ('retraining_schedule = "0 3 * * 1"', 'retraining_schedule = "weekly"'), "not a 5-field cron"),
+        ("dev", {}, ("[dev]", "[dev"), "is not valid TOML"),
+    ],
+    ids=["unknown-env", "bad-subscription", "missing-key", "bad-name", "bad-cron", "bad-toml"],
+)
+def test_bad_configuration_is_one_clear_message(root: Path, environment, environ, change, message) -> None:
+    if change:
+        edit(root, *change)
+    with pytest.raises(MlopsError, match=message.replace("[", r"\[")):
+        load_azure_settings(environment, root, environ)
