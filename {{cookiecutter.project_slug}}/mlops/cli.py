@@ -310,6 +310,6 @@ def main(argv: list[str] | None = None) -> int:
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _stop_on_sigterm) before there was a job to cancel
         print("interrupted", file=sys.stderr)
         return INTERRUPTED

@@ -61,6 +61,11 @@ def azure_errors(settings: AzureSettings, doing: str) -> Iterator[None]:
         raise MlopsError(f"{doing}: Azure answered {error.status_code}: {_first_line(error)}") from None
 
 
+def _status(status: object) -> str:
+    """The SDK returns a str enum for some statuses and a plain string for others: always the plain value."""
+    return str(getattr(status, "value", status))
+
+
 def _first_line(error: Exception) -> str:
     return str(getattr(error, "message", None) or error).strip().splitlines()[0]
 
@@ -90,15 +95,14 @@ class Workspace:
     def submit(self, job: PipelineJob, experiment: str) -> JobState:
         with azure_errors(self.settings, "submitting the pipeline"):
             created = self.client.jobs.create_or_update(job, experiment_name=experiment)
-        return JobState(created.name, created.status or "NotStarted", created.studio_url, {})
+        return JobState(created.name, _status(created.status or "NotStarted"), created.studio_url, {})
 
     def state(self, name: str) -> JobState:
         with azure_errors(self.settings, f"reading job {name}"):
             job = self.client.jobs.get(name)
-            steps = {
-                child.display_name or child.name: child.status for child in self.client.jobs.list(parent_job_name=name)
-            }
-        return JobState(job.name, job.status, job.studio_url, steps)
+            children = self.client.jobs.list(parent_job_name=name)
+            steps = {child.display_name or child.name: _status(child.status) for child in children}
+        return JobState(job.name, _status(job.status), job.studio_url, steps)
 
     def cancel(self, name: str) -> None:
         with azure_errors(self.settings, f"cancelling job {name}"):
@@ -145,6 +149,7 @@ def connect(settings: AzureSettings, credential: Any = None, **client_kwargs: An
     """An MLClient for the environment's workspace. DefaultAzureCredential covers `az login`, GitHub's azure/login
     (OIDC), Azure DevOps' AzureCLI@2 task and managed identities; no secret is ever read from a file."""
     credential = credential or DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    client_kwargs.setdefault("show_progress", False)  # upload progress bars only clutter CI logs
     client = MLClient(
         credential, settings.require_subscription(), settings.resource_group, settings.workspace, **client_kwargs
     )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.azure_double.fixture import workspace_double  # noqa: F401 - the Azure ML test double, for every test
+
 PROJECT = Path(__file__).parents[1]
 
 

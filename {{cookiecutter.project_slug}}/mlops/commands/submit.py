@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 MANIFEST_VERSION = 1
 
 
-class Stop(Exception):
-    """Raised by a signal handler (SIGTERM: a cancelled CI job) to stop waiting."""
+class Stop(KeyboardInterrupt):
+    """Raised by the SIGTERM handler (a cancelled CI job): handled exactly like Ctrl-C."""
 
 
 @dataclass
@@ -109,7 +109,7 @@ def wait(
                 workspace.cancel(state.name)
                 raise MlopsError(f"job {state.name} did not finish within {timeout:.0f} s and was cancelled")
             time.sleep(poll)
-    except (KeyboardInterrupt, Stop):
+    except KeyboardInterrupt:  # Ctrl-C, or Stop from SIGTERM
         workspace.cancel(state.name)
         raise MlopsError(f"stopped waiting: job {state.name} was cancelled") from None
 
