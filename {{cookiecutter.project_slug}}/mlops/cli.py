@@ -213,7 +213,10 @@ def _print_submission(submission, azure, dry_run: bool) -> int:
         print(f"manifest: {submission.manifest}")
     if state.status in {"Completed", "NotStarted", "Queued", "Preparing", "Starting", "Running", "Provisioning"}:
         return OK
-    print(f"error: job {state.name} ended {state.status}; see {state.studio_url or 'the studio'}", file=sys.stderr)
+    reason = f": {submission.error}" if submission.error else ""
+    print(
+        f"error: job {state.name} ended {state.status}{reason}; see {state.studio_url or 'the studio'}", file=sys.stderr
+    )
     return FAILED
 
 

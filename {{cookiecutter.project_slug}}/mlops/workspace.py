@@ -7,6 +7,8 @@ do, so commands and the CLI never see azure-core types.
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 from azure.ai.ml import MLClient
 from azure.ai.ml.entities import CronTrigger, JobSchedule, Model, PipelineJob
+from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 
@@ -104,8 +107,23 @@ class Workspace:
             steps = {child.display_name or child.name: _status(child.status) for child in children}
         return JobState(job.name, _status(job.status), job.studio_url, steps)
 
+    def failure(self, name: str) -> str:
+        """Why a finished job failed, as Azure ML recorded it (the SDK's Job entity has no error field)."""
+        with azure_errors(self.settings, f"reading the error of job {name}"), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                self.client.jobs.stream(name)  # for a finished job: no waiting, raises with the recorded error
+            except JobException as error:
+                text = str(error.message).split("Exception :", 1)[-1].strip()
+                try:
+                    recorded = json.loads(text)  # {"error": {"code": ..., "message": ...}}
+                    return recorded.get("error", recorded).get("message") or text
+                except (json.JSONDecodeError, AttributeError):
+                    return text
+        return "Azure ML recorded no error detail"
+
     def cancel(self, name: str) -> None:
-        with azure_errors(self.settings, f"cancelling job {name}"):
+        # Suppressed: stopped before the job was created, so nothing runs.
+        with azure_errors(self.settings, f"cancelling job {name}"), contextlib.suppress(ResourceNotFoundError):
             self.client.jobs.begin_cancel(name)
 
     def download_output(self, name: str, output: str, folder: Path) -> Path:

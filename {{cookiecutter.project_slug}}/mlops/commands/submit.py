@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class Submission:
     model_name: str | None = None
     model_version: str | None = None
     manifest: Path | None = None
+    error: str | None = None  # why the job failed, as Azure ML recorded it
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -94,24 +96,20 @@ def pipeline_job(
 def wait(
     workspace: Workspace, state: JobState, timeout: float, poll: float, report: Callable[[JobState], None]
 ) -> JobState:
-    """Follow the job until it ends. On timeout, Ctrl-C or SIGTERM the Azure ML job is cancelled, never orphaned."""
+    """Follow the job until it ends; on timeout the Azure ML job is cancelled (Ctrl-C and SIGTERM: see submit)."""
     deadline = time.monotonic() + timeout
     last = None
-    try:
-        while True:
-            state = workspace.state(state.name)
-            if (state.status, dict(state.steps)) != last:
-                report(state)
-                last = (state.status, dict(state.steps))
-            if state.finished:
-                return state
-            if time.monotonic() >= deadline:
-                workspace.cancel(state.name)
-                raise MlopsError(f"job {state.name} did not finish within {timeout:.0f} s and was cancelled")
-            time.sleep(poll)
-    except KeyboardInterrupt:  # Ctrl-C, or Stop from SIGTERM
-        workspace.cancel(state.name)
-        raise MlopsError(f"stopped waiting: job {state.name} was cancelled") from None
+    while True:
+        state = workspace.state(state.name)
+        if (state.status, dict(state.steps)) != last:
+            report(state)
+            last = (state.status, dict(state.steps))
+        if state.finished:
+            return state
+        if time.monotonic() >= deadline:
+            workspace.cancel(state.name)
+            raise MlopsError(f"job {state.name} did not finish within {timeout:.0f} s and was cancelled")
+        time.sleep(poll)
 
 
 def read_evaluation(workspace: Workspace, job_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -171,11 +169,19 @@ def submit(
     submission = Submission(registrations, job, tags=tags)
     if workspace is None:
         return submission
-    submission.state = workspace.submit(job, azure.experiment)
-    report(submission.state)
-    if not wait_for_it:
-        return submission
-    submission.state = wait(workspace, submission.state, timeout, poll, report)
+    # Named here, not by the service, so that a stop even while the job is being created can cancel it.
+    job.name = f"{azure.experiment.replace('-', '_')}_{uuid.uuid4().hex[:12]}"
+    try:
+        submission.state = workspace.submit(job, azure.experiment)
+        report(submission.state)
+        if not wait_for_it:
+            return submission
+        submission.state = wait(workspace, submission.state, timeout, poll, report)
+    except KeyboardInterrupt:  # Ctrl-C, or Stop from SIGTERM (a cancelled CI job): never leave the job running
+        workspace.cancel(job.name)
+        raise MlopsError(f"stopped: job {job.name} was cancelled") from None
+    if submission.state.status == "Failed":
+        submission.error = workspace.failure(submission.state.name)
     if submission.state.status != "Completed":
         return submission
     submission.decision, submission.metrics = read_evaluation(workspace, submission.state.name)

@@ -127,7 +127,7 @@ def test_submit_wait_failed_job_exits_non_zero(azure: Callable, workspace_double
     workspace_double.script_job(["Running", "Failed"], error="train.py exited with code 1")
     result = azure("submit", "--env", "dev", "--wait", "--poll", "0")
     assert result.returncode == 1
-    assert "ended Failed" in result.stderr
+    assert "ended Failed: train.py exited with code 1" in result.stderr
 
 
 def cancel_requests(double: WorkspaceDouble) -> list:
