@@ -28,11 +28,11 @@ def git(project: Path, *args: str) -> str:
     return subprocess.run(command, cwd=project, check=True, capture_output=True, text=True).stdout
 
 
-@pytest.mark.parametrize("ci_platform", ["github", "azure_devops", "both"])
-def test_baked_project_passes_its_own_checks(bake, ci_platform: str) -> None:
-    """Its whole suite for the default answers; the other platforms differ only in CI files, which lint checks,
-    so their bakes run the fast tests (the full suite three times would add minutes and test nothing new)."""
-    project: BakedProject = bake(ci_platform=ci_platform)
+@pytest.mark.parametrize(("ci_platform", "use_registry"), [("github", "no"), ("azure_devops", "no"), ("both", "yes")])
+def test_baked_project_passes_its_own_checks(bake, ci_platform: str, use_registry: str) -> None:
+    """Its whole suite for the default answers; the other bakes differ in CI files (which lint checks) and in the
+    registry option, so they run the fast tests (the full suite three times would add minutes and test nothing new)."""
+    project: BakedProject = bake(ci_platform=ci_platform, use_registry=use_registry)
     env = project_env()
 
     project.run("make", "setup", env=env)

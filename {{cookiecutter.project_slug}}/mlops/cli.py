@@ -23,21 +23,25 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--set", dest="overrides", action="append", type=parse_assignment, default=[], metavar="NAME=VALUE", help=help
+    )
+
+
+def add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling (default 3600)")
+    parser.add_argument("--poll", type=float, default=15, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mlops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the training pipeline on this machine (no cloud needed)")
     run.add_argument("--file", type=Path, help="run this pipeline YAML instead of the project's pipeline")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a pipeline input for this run (repeatable), e.g. --set n_estimators=500",
-    )
+    add_overrides(run, "override a pipeline input for this run (repeatable), e.g. --set n_estimators=500")
     run.add_argument("--force", action="store_true", help="rerun every step, even those whose inputs are unchanged")
     run.add_argument("--runs-dir", type=Path, help="where run folders go (default: runs/)")
     run.add_argument("--no-register", action="store_true", help="do not register the model, even when promoted")
@@ -50,27 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     validate = azure_command("validate", "build and check the pipeline offline (no credentials needed)", writes=False)
-    validate.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="NAME=VALUE",
-        help="check with this pipeline input value",
-    )
+    add_overrides(validate, "check with this pipeline input value")
     azure_command("register", "register the environment, components and data, each versioned by content")
     submit = azure_command("submit", "register what changed and submit the pipeline to Azure ML")
-    submit.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
-    submit.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling (default 3600)")
-    submit.add_argument("--poll", type=float, default=15, help=argparse.SUPPRESS)
+    add_wait(submit)
     submit.add_argument("--manifest", type=Path, help="after a successful run, write the release manifest here")
     promote = azure_command("promote", "register and run in ENV exactly the versions a dev release manifest names")
     promote.add_argument("--manifest", type=Path, required=True, help="the release manifest of the dev run")
     promote.add_argument("--from-env", default="dev", help="where the manifest's model lives (default dev)")
-    promote.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
-    promote.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling")
-    promote.add_argument("--poll", type=float, default=15, help=argparse.SUPPRESS)
+    add_wait(promote)
     azure_command("schedule", "create or update the recurring retraining schedule")
     return parser
 

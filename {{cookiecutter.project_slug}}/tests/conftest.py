@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.azure_double.fixture import workspace_double  # noqa: F401 - the Azure ML test double, for every test
@@ -33,3 +34,19 @@ def assert_user_error(result: subprocess.CompletedProcess, message: str, exit_co
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr
     assert message in errors[0]
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(capsys, *args: str) -> CliResult:
+    """The CLI's main() in this process: the SDK is imported once per test session, not once per command."""
+    from mlops import cli
+
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)

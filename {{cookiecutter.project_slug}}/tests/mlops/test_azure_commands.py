@@ -9,13 +9,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mlops import cli, settings, workspace
+from mlops import settings, workspace
 from tests.azure_double.fixture import WorkspaceDouble
+from tests.conftest import run_main
 
 DECISION = {
     "promote": True,
@@ -28,13 +28,6 @@ DECISION = {
 METRICS = {"accuracy": 0.98, "f1_macro": 0.97}
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def azure(workspace_double: WorkspaceDouble, monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path):
     """`python -m mlops ...` in this process, with every environment's workspace served by the double."""
@@ -42,8 +35,12 @@ def azure(workspace_double: WorkspaceDouble, monkeypatch: pytest.MonkeyPatch, ca
 
     def load(environment: str, *args, **kwargs):
         loaded = real_load(environment, *args, **kwargs)
+        # The double is one workspace and serves no Azure ML registry: promotion through a registry is not covered.
         return dataclasses.replace(
-            loaded, resource_group=workspace_double.resource_group, workspace=workspace_double.workspace_name
+            loaded,
+            resource_group=workspace_double.resource_group,
+            workspace=workspace_double.workspace_name,
+            ml_registry=None,
         )
 
     def connect(azure_settings):
@@ -61,12 +58,7 @@ def azure(workspace_double: WorkspaceDouble, monkeypatch: pytest.MonkeyPatch, ca
         monkeypatch.delenv(variable, raising=False)
     previous = signal.getsignal(signal.SIGTERM)
 
-    def run(*args: str) -> Result:
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    yield run
+    yield lambda *args: run_main(capsys, *args)
     signal.signal(signal.SIGTERM, previous)
     assert workspace_double.foreign_hosts == [], "a request left the machine"
     assert workspace_double.errors == [], workspace_double.errors

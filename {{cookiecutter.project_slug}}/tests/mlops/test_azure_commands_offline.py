@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mlops import cli
-from tests.conftest import copy_project, mlops
+from tests.conftest import copy_project, mlops, run_main
 
 # No subscription, and a proxy that refuses every connection: any credential lookup or network use would fail.
 OFFLINE = {
@@ -20,25 +18,13 @@ OFFLINE = {
 }
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     """The CLI's main() in this process (the SDK is imported once for the module, not per command)."""
     for key, value in OFFLINE.items():
         monkeypatch.setenv(key, value)
 
-    def run(*args: str) -> Result:
-        code = cli.main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
+    return lambda *args: run_main(capsys, *args)
 
 
 def test_validate_passes_for_the_project(offline) -> None:
