@@ -23,6 +23,13 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mlops.commands.run import project_spec  # noqa: E402 - after the project root is importable
+from mlops.local.executor import fill_command  # noqa: E402
+from mlops.local.plan import Plan, Upstream, build_plan  # noqa: E402
+from mlops.settings import load_pipeline_settings  # noqa: E402
+
 COMPONENTS = ROOT / "components"
 # A child that runs one command and reports that command's peak memory (ru_maxrss, KiB on Linux).
 MEASURE = (
@@ -48,68 +55,27 @@ def project_copy(work: Path) -> Path:
     return copy
 
 
-def by_hand(project: Path, work: Path, env: dict[str, str]) -> float:
+def step_command(plan: Plan, step: str, inputs: dict[str, object], outputs: dict[str, Path]) -> list[str]:
+    """The command line the pipeline gives a step (the plan's own filling), with these inputs and outputs."""
+    values = {k: str(v) for k, v in plan.steps[step].inputs.items() if not isinstance(v, Upstream)}
+    values |= {k: str(v) for k, v in inputs.items()}
+    return ["bash", "-c", fill_command(plan.steps[step], values, {k: str(v) for k, v in outputs.items()})]
+
+
+def by_hand(plan: Plan, project: Path, work: Path, env: dict[str, str]) -> float:
     """The three scripts in sequence, with the command lines the pipeline gives them, in the same environment."""
-    out = work / "by-hand"
-    for name in ("prepped", "model", "evaluation"):
-        (out / name).mkdir(parents=True, exist_ok=True)
-    data = project / "data" / "penguins.csv"
+    prepped, model, evaluation = (work / name for name in ("prepped", "model", "evaluation"))
+    for folder in (prepped, model, evaluation):
+        folder.mkdir(parents=True)
     steps = [
-        (
-            "data_prep",
-            [
-                "python",
-                "prep.py",
-                "--input_data",
-                str(data),
-                "--target_column",
-                "species",
-                "--task",
-                "classification",
-                "--test_size",
-                "0.2",
-                "--seed",
-                "42",
-                "--prepped_data",
-                str(out / "prepped"),
-            ],
-        ),
-        (
-            "train",
-            [
-                "python",
-                "train.py",
-                "--prepped_data",
-                str(out / "prepped"),
-                "--n_estimators",
-                "200",
-                "--max_depth",
-                "10",
-                "--seed",
-                "42",
-                "--model_output",
-                str(out / "model"),
-            ],
-        ),
-        (
-            "evaluate",
-            [
-                "python",
-                "evaluate.py",
-                "--model",
-                str(out / "model"),
-                "--prepped_data",
-                str(out / "prepped"),
-                "--threshold",
-                "0.9",
-                "--evaluation",
-                str(out / "evaluation"),
-            ],
-        ),
+        ("data_prep", {}, {"prepped_data": prepped}),
+        ("train", {"prepped_data": prepped}, {"model_output": model}),
+        ("evaluate", {"model": model, "prepped_data": prepped}, {"evaluation": evaluation}),
     ]
     start = time.perf_counter()
-    for component, command in steps:
-        subprocess.run(command, cwd=project / "components" / component, env=env, check=True, capture_output=True)
+    for step, inputs, outputs in steps:
+        command = step_command(plan, step, inputs, outputs)
+        subprocess.run(command, cwd=project / "components" / step, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -123,7 +89,7 @@ def scaled_dataset(rows: int, path: Path, seed: int = 0) -> None:
     data.to_csv(path, index=False)
 
 
-def scale(work: Path, sizes: list[int], env: dict[str, str]) -> None:
+def scale(plan: Plan, work: Path, sizes: list[int], env: dict[str, str]) -> None:
     print(f"\n{'rows':>9} {'step':<10} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9} {'input MiB':>10}")
     for rows in sizes:
         csv = work / f"rows{rows}.csv"
@@ -132,40 +98,14 @@ def scale(work: Path, sizes: list[int], env: dict[str, str]) -> None:
         prepped, model = work / f"prepped{rows}", work / f"model{rows}"
         prepped.mkdir()
         model.mkdir()
-        prep = [
-            "python",
-            "prep.py",
-            "--input_data",
-            str(csv),
-            "--target_column",
-            "species",
-            "--task",
-            "classification",
-            "--test_size",
-            "0.2",
-            "--seed",
-            "42",
-            "--prepped_data",
-            str(prepped),
+        runs = [
+            ("data_prep", {"input_data": csv}, {"prepped_data": prepped}),
+            # 50 trees instead of the configured number, so that 1M rows train in about a minute on 2 cores.
+            ("train", {"prepped_data": prepped, "n_estimators": 50}, {"model_output": model}),
         ]
-        seconds, peak = timed(prep, COMPONENTS / "data_prep", env)
-        print(f"{rows:>9} {'data_prep':<10} {seconds:>8.2f} {rows / seconds:>10.0f} {peak:>9} {size:>10.1f}")
-        train = [
-            "python",
-            "train.py",
-            "--prepped_data",
-            str(prepped),
-            "--n_estimators",
-            "50",
-            "--max_depth",
-            "10",
-            "--seed",
-            "42",
-            "--model_output",
-            str(model),
-        ]
-        seconds, peak = timed(train, COMPONENTS / "train", env)
-        print(f"{rows:>9} {'train':<10} {seconds:>8.2f} {rows / seconds:>10.0f} {peak:>9} {size:>10.1f}")
+        for step, inputs, outputs in runs:
+            seconds, peak = timed(step_command(plan, step, inputs, outputs), COMPONENTS / step, env)
+            print(f"{rows:>9} {step:<10} {seconds:>8.2f} {rows / seconds:>10.0f} {peak:>9} {size:>10.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
     try:
         project = project_copy(work)
+        settings = load_pipeline_settings(project)
+        plan = build_plan(project_spec(settings, work / "spec-cache"), project)
         run = [sys.executable, "-m", "mlops", "run"]
         first, _ = timed(run, project, env)
         unchanged, _ = timed(run, project, env)
@@ -185,13 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         forced, hand = float("inf"), float("inf")
         for attempt in range(2):
             forced = min(forced, timed([*run, "--force", "--no-register"], project, env)[0])
-            hand = min(hand, by_hand(project, work / f"hand{attempt}", env))
+            hand = min(hand, by_hand(plan, project, work / f"hand{attempt}", env))
         print(f"{'local run, first (builds the spec, creates the MLflow store)':<62} {first:6.2f} s")
         print(f"{'local run, --force (every step reruns; best of 2)':<62} {forced:6.2f} s   target < 15 s")
         print(f"{'the same scripts by hand, in sequence (best of 2)':<62} {hand:6.2f} s")
         print(f"{'runner overhead (--force / by hand)':<62} {forced / hand:6.2f} x   target <= 1.15 x")
         print(f"{'local run, nothing changed (every step reused)':<62} {unchanged:6.2f} s   target < 2 s")
-        scale(work, [int(size) for size in args.sizes.split(",")], env)
+        scale(plan, work, [int(size) for size in args.sizes.split(",")], env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
