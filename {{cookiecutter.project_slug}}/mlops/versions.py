@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+CHUNK = 1 << 20
 LENGTH = 16  # hex characters: short enough to read, long enough never to collide in one workspace
 ALWAYS_IGNORED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
 
@@ -45,24 +46,40 @@ def _ignored(relative: str, patterns: list[str]) -> bool:
     return False
 
 
-def code_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """The files Azure ML would upload from a code folder, as (relative posix path, path), in a stable order."""
-    patterns = ignore_patterns(folder)
+def _files(folder: Path, patterns: list[str]) -> Iterator[tuple[str, Path]]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         if path.is_file() and not _ignored(relative, patterns):
             yield relative, path
 
 
-def code_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for relative, path in code_files(folder):
-        digest.update(relative.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+def code_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """The files Azure ML would upload from a code folder, as (relative posix path, path), in a stable order."""
+    return _files(folder, ignore_patterns(folder))
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tree_hash(files: Iterator[tuple[str, Path]]) -> str:
+    digest = hashlib.sha256()
+    for relative, path in files:
+        digest.update(relative.encode() + b"\0" + bytes.fromhex(file_hash(path)))
+    return digest.hexdigest()
+
+
+def code_hash(folder: Path) -> str:
+    return _tree_hash(code_files(folder))
+
+
+def content_hash(path: Path) -> str:
+    """A file's bytes, or a folder's relative file names and bytes (caches and bytecode excluded): for data."""
+    return file_hash(path) if path.is_file() else _tree_hash(_files(path, list(ALWAYS_IGNORED)))
 
 
 def _canonical(value: Any) -> str:

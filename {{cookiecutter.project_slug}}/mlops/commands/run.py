@@ -15,10 +15,10 @@ from typing import Any
 
 from mlops.errors import MlopsError
 from mlops.local import model_registry
-from mlops.local.cache import content_hash
 from mlops.local.plan import Plan, build_plan
 from mlops.local.runner import Progress, RunResult, run_plan
 from mlops.settings import PipelineSettings
+from mlops.versions import content_hash
 
 # Notes for the summary: what a local run does differently from Azure ML.
 ENVIRONMENT_NOTE = "steps ran in this project's Python environment, not in their Azure ML environment image"

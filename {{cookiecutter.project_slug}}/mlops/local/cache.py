@@ -1,6 +1,6 @@
 """Reuse like Azure ML's: a step whose component and inputs are unchanged takes its outputs from an earlier run.
 
-The key is a hash of the component spec (with its code folder replaced by the folder's content hash) and of every
+The key is a hash of the component spec (its code folder counted as the files Azure ML would upload) and of every
 input value (files and folders by content, so a moved checkout still hits). The index maps a key to the output
 folders of the run that produced them; an entry whose folders are gone is ignored.
 """
@@ -16,31 +16,14 @@ from typing import Any
 
 from mlops.local.executor import StepResult
 from mlops.local.plan import Step
-
-CHUNK = 1 << 20
-
-
-def content_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, or of a folder's relative file names and bytes (caches and bytecode excluded)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        relative = file.relative_to(path).as_posix() if file != path else ""
-        if "__pycache__" in relative or relative.endswith(".pyc"):
-            continue
-        digest.update(relative.encode() + b"\0")
-        with file.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
+from mlops.versions import code_hash, content_hash
 
 
 def step_key(step: Step, inputs: Mapping[str, Any]) -> str:
     spec = {k: v for k, v in step.component.spec.items() if k not in {"version", "code"}}
     material = {
         "component": spec,
-        "code": content_hash(step.component.code) if step.component.code else None,
+        "code": code_hash(step.component.code) if step.component.code else None,  # what Azure ML would upload
         "env": dict(step.environment_variables),
         "inputs": {k: content_hash(v) if isinstance(v, Path) else v for k, v in sorted(inputs.items())},
     }
