@@ -21,10 +21,10 @@ from pathlib import Path
 
 from mlops.errors import MlopsError
 from mlops.local.plan import Step
+from mlops.versions import code_files
 
 PLACEHOLDER = re.compile(r"\$\{\{\s*(inputs|outputs)\.(\w+)\s*\}\}")
 OPTIONAL_PART = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
-SNAPSHOT_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
 
 
 def fill_command(step: Step, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> str:
@@ -65,10 +65,11 @@ def execute(step: Step, inputs: Mapping[str, object], folder: Path, env: Mapping
     if folder.exists():
         shutil.rmtree(folder)
     code = folder / "code"
-    if step.component.code:
-        shutil.copytree(step.component.code, code, ignore=SNAPSHOT_IGNORE)
-    else:
-        code.mkdir(parents=True)
+    code.mkdir(parents=True)
+    # The snapshot holds exactly what Azure ML would upload (.amlignore / .gitignore honoured).
+    for relative, path in code_files(step.component.code) if step.component.code else ():
+        (code / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, code / relative)
     staging = folder / ".staging"
     staged = {name: staging / name for name in step.component.outputs}
     for path in staged.values():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,20 @@ def test_a_failed_step_leaves_no_outputs(failing_spec, tmp_path: Path) -> None:
     assert result.outputs == {}
     assert not list((tmp_path / "broken").rglob("half_written.txt"))
     assert "boom: something went wrong" in result.log.read_text()
+
+
+def test_the_snapshot_holds_what_azure_ml_would_upload(diamond_spec, tmp_path: Path) -> None:
+    code = tmp_path / "echo"
+    shutil.copytree(PIPELINES / "components" / "echo", code)
+    (code / ".amlignore").write_text("notes/\n")
+    (code / "notes").mkdir()
+    (code / "notes" / "draft.txt").write_text("not uploaded")
+    spec = copy.deepcopy(diamond_spec)
+    spec["jobs"]["start"]["component"]["code"] = str(code)
+    step = build_plan(spec, PIPELINES).steps["start"]
+    result = execute(step, dict(step.inputs), tmp_path / "start", {})
+    assert result.ok, result.log.read_text()
+    snapshot = tmp_path / "start" / "code"
+    assert (snapshot / "echo.py").is_file()
+    assert (snapshot / ".amlignore").is_file()
+    assert not (snapshot / "notes").exists()
