@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = azure_command("validate", "build and check the pipeline offline (no credentials needed)", writes=False)
     add_overrides(validate, "check with this pipeline input value")
+    validate.add_argument(
+        "--workspace",
+        action="store_true",
+        help="also check against ENV's workspace (read-only): Azure ML's validation, the compute, what is new",
+    )
     azure_command("register", "register the environment, components and data, each versioned by content")
     submit = azure_command("submit", "register what changed and submit the pipeline to Azure ML")
     add_wait(submit)
@@ -134,14 +139,21 @@ def command_validate(args: argparse.Namespace) -> int:
     from mlops.settings import load_azure_settings, load_pipeline_settings
 
     azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
+    workspace = _workspace(azure, dry_run=not args.workspace)
     from mlops.commands.validate import validate
 
-    result = validate(pipeline, azure, dict(args.overrides))
+    result = validate(pipeline, azure, dict(args.overrides), workspace)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
-    if result.ok:
-        print(f"pipeline valid: {' -> '.join(result.steps)}")
-    return OK if result.ok else FAILED
+    if not result.ok:
+        return FAILED
+    print(f"pipeline valid: {' -> '.join(result.steps)}")
+    if workspace is not None:
+        print(f"valid in {azure.workspace} (resource group {azure.resource_group}); compute {result.compute}")
+        new = sum(registration.action == "new" for registration in result.registrations)
+        print(f"a deploy would register {new} of {len(result.registrations)} assets:")
+        _print_registrations(result.registrations)
+    return OK
 
 
 def _workspace(settings, dry_run: bool):

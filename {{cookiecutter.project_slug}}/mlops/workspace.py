@@ -53,7 +53,7 @@ def azure_errors(settings: AzureSettings, doing: str) -> Iterator[None]:
     except ResourceNotFoundError as error:
         raise MlopsError(
             f"{doing}: not found in workspace {settings.workspace} (resource group {settings.resource_group}): "
-            f"{_first_line(error)}. Deploy the infrastructure, or check config/environments.toml"
+            f"{_first_line(error).rstrip('.')}. Deploy the infrastructure, or check config/environments.toml"
         ) from None
     except HttpResponseError as error:
         if error.status_code == 403:
@@ -94,6 +94,20 @@ class Workspace:
     def component(self, name: str, version: str) -> Any:
         with azure_errors(self.settings, f"reading component {name}:{version}"):
             return self.client.components.get(name=name, version=version)
+
+    def compute(self, name: str) -> str:
+        """The cluster the pipeline runs on, described in one line; MlopsError when the workspace has none by that name."""
+        with azure_errors(self.settings, f"looking up compute cluster {name}"):
+            cluster = self.client.compute.get(name)
+        size = getattr(cluster, "size", None) or "size unknown"
+        nodes = f", {getattr(cluster, 'min_instances', '?')}-{getattr(cluster, 'max_instances', '?')} nodes"
+        return f"{name}: {cluster.type}, {size}{nodes if cluster.type == 'amlcompute' else ''}"
+
+    def validate_pipeline(self, job: PipelineJob) -> list[str]:
+        """Azure ML's own check before a submission, against this workspace (reads only; registers nothing)."""
+        with azure_errors(self.settings, "validating the pipeline in the workspace"):
+            result = self.client.jobs.validate(job)
+        return [f"{where}: {message}" for where, message in (result.error_messages or {}).items()]
 
     def submit(self, job: PipelineJob, experiment: str) -> JobState:
         with azure_errors(self.settings, "submitting the pipeline"):

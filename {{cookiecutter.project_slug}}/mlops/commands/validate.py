@@ -1,19 +1,30 @@
-"""`mlops validate`: build the pipeline offline and check it, with the SDK's validation and the checks it lacks."""
+"""`mlops validate`: build the pipeline offline and check it, with the SDK's validation and the checks it lacks.
+
+With `--workspace` it also asks the environment's workspace (read-only): Azure ML's own pre-submission validation,
+which looks up the compute cluster, and which content versions a deploy would register there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mlops.commands.register import Registration
 from mlops.errors import MlopsError
 from mlops.local.plan import build_plan
 from mlops.settings import AzureSettings, PipelineSettings
+
+if TYPE_CHECKING:
+    from mlops.workspace import Workspace
 
 
 @dataclass(frozen=True)
 class Validation:
     steps: tuple[str, ...]
     problems: tuple[str, ...]
+    compute: str | None = None  # "<name>: <type>, <size>, 0-N nodes" once looked up in the workspace
+    registrations: tuple[Registration, ...] = ()  # with a workspace: "exists" or "new" for each release asset
 
     @property
     def ok(self) -> bool:
@@ -21,9 +32,12 @@ class Validation:
 
 
 def validate(
-    pipeline: PipelineSettings, azure: AzureSettings, overrides: Mapping[str, str] | None = None
+    pipeline: PipelineSettings,
+    azure: AzureSettings,
+    overrides: Mapping[str, str] | None = None,
+    workspace: Workspace | None = None,
 ) -> Validation:
-    """No credentials, no network: the SDK builds and validates offline."""
+    """No workspace: no credentials, no network, the SDK builds and validates offline."""
     from mlops.pipeline import build_pipeline, local_spec
 
     job = build_pipeline(pipeline, compute=azure.compute)
@@ -35,4 +49,17 @@ def validate(
         build_plan(local_spec(job), pipeline.root, overrides)
     except MlopsError as error:
         problems.append(str(error))
-    return Validation(tuple(job.jobs), tuple(problems))
+    steps = tuple(job.jobs)
+    if workspace is None or problems:
+        return Validation(steps, tuple(problems))
+
+    from mlops.assets import release_assets
+
+    compute = workspace.compute(azure.compute)  # first: a missing cluster or a login problem is one clear message
+    # The SDK's validation rewrites the job's compute to an ARM id: give it a job of its own.
+    problems += workspace.validate_pipeline(build_pipeline(pipeline, compute=azure.compute))
+    registrations = tuple(
+        Registration(asset, "exists" if workspace.exists(asset) else "new")
+        for asset in release_assets(pipeline, azure).all()
+    )
+    return Validation(steps, tuple(problems), compute, registrations)

@@ -292,6 +292,7 @@ class WorkspaceDouble:
         self.errors: list[str] = []  # tracebacks of the double's own failures
         self.jobs: dict[str, dict[str, Any]] = {}
         self.schedules: dict[str, dict[str, Any]] = {}
+        self.computes: dict[str, dict[str, Any]] = {}  # add_compute() adds clusters; none exist at first
         self.assets: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in VERSIONED_KINDS}
         self.blobs: dict[tuple[str, str], _Blob] = {}
         self.containers: set[str] = {DEFAULT_CONTAINER}
@@ -430,6 +431,27 @@ class WorkspaceDouble:
                 )
             self.job_outputs.setdefault(job_name, {})[output_name] = checked
 
+    def add_compute(self, name: str, vm_size: str = "Standard_DS3_v2", max_nodes: int = 2) -> None:
+        """An AmlCompute cluster named ``name`` in the workspace, as the Bicep in infra/ creates it."""
+        with self._lock:
+            self.computes[name] = {
+                "id": f"{self.workspace_id}/computes/{name}",
+                "name": name,
+                "type": "Microsoft.MachineLearningServices/workspaces/computes",
+                "location": LOCATION,
+                "systemData": self._system_data(),
+                "properties": {
+                    "computeType": "AmlCompute",
+                    "computeLocation": LOCATION,
+                    "provisioningState": "Succeeded",
+                    "properties": {
+                        "vmSize": vm_size,
+                        "vmPriority": "LowPriority",
+                        "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT120S"},
+                    },
+                },
+            }
+
     def fail_next(self, path_regex: str, status: int, times: int = 1) -> None:
         """Answer the next ``times`` requests whose path matches ``path_regex`` (re.search) with ``status``.
 
@@ -566,6 +588,7 @@ class WorkspaceDouble:
             _ARM_WS + rf"/(?P<kind>{kinds})/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/startPendingUpload",
             self._start_pending_upload,
         )
+        yield _ARM_WS + r"/computes/(?P<name>[^/]+)", self._compute
         yield _ARM_WS + r"/jobs", self._job_list
         yield _ARM_WS + r"/jobs/(?P<name>[^/]+)", self._job
         yield _ARM_WS + r"/jobs/(?P<name>[^/]+)/cancel", self._job_cancel
@@ -627,6 +650,16 @@ class WorkspaceDouble:
                 },
             },
         )
+
+    def _compute(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET":
+            return None
+        name = match["name"]
+        with self._lock:
+            found = self.computes.get(name)
+        if found is None:
+            return _arm_error(404, "ResourceNotFound", f"Compute {name} not found in workspace {self.workspace_name}.")
+        return _Response(200, found)
 
     def _datastore_resource(self) -> dict[str, Any]:
         return {

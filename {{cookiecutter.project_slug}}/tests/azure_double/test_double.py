@@ -360,9 +360,26 @@ def test_unknown_calls_answer_404_and_are_recorded(workspace_double: WorkspaceDo
     ml = client(workspace_double)
 
     with pytest.raises(ResourceNotFoundError, match="test double does not serve"):
+        ml.online_endpoints.get("churn-endpoint")
+
+    assert [r.path.rsplit("/", 2)[-2:] for r in workspace_double.unknown] == [["onlineEndpoints", "churn-endpoint"]]
+
+
+def test_computes_are_served_once_added(workspace_double: WorkspaceDouble) -> None:
+    ml = client(workspace_double)
+    with pytest.raises(ResourceNotFoundError):
         ml.compute.get("cpu-cluster")
 
-    assert [r.path.rsplit("/", 2)[-2:] for r in workspace_double.unknown] == [["computes", "cpu-cluster"]]
+    workspace_double.add_compute("cpu-cluster", max_nodes=4)
+
+    cluster = ml.compute.get("cpu-cluster")
+    assert (cluster.type, cluster.size, cluster.min_instances, cluster.max_instances) == (
+        "amlcompute",
+        "Standard_DS3_v2",
+        0,
+        4,
+    )
+    assert workspace_double.unknown == []
 
 
 def test_only_loopback_is_reachable(workspace_double: WorkspaceDouble) -> None:

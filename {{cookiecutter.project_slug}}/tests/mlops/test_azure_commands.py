@@ -86,6 +86,34 @@ def test_first_deploy_registers_everything_and_a_second_writes_nothing(azure: Ca
     assert workspace_double.bytes_uploaded() == uploaded
 
 
+def test_validate_against_the_workspace_reads_and_reports_what_is_new(azure: Callable, workspace_double) -> None:
+    compute = settings.load_azure_settings("dev").compute
+    workspace_double.add_compute(compute, max_nodes=4)
+
+    first = azure("validate", "--env", "dev", "--workspace")
+    assert first.returncode == 0, first.stderr
+    assert f"compute {compute}: amlcompute, Standard_DS3_v2, 0-4 nodes" in first.stdout
+    assert "a deploy would register 5 of 5 assets:" in first.stdout
+    assert workspace_double.writes() == []
+    assert any(r.path.endswith(f"/computes/{compute}") for r in workspace_double.requests)
+
+    assert azure("register", "--env", "dev").returncode == 0
+    mark = len(workspace_double.requests)
+    second = azure("validate", "--env", "dev", "--workspace")
+    assert "a deploy would register 0 of 5 assets:" in second.stdout
+    assert all(line.endswith("exists") for line in second.stdout.splitlines()[3:])
+    assert writes_since(workspace_double, mark) == []
+
+
+def test_validate_against_a_workspace_without_the_cluster_says_to_deploy_infra(azure: Callable) -> None:
+    compute = settings.load_azure_settings("dev").compute
+    result = azure("validate", "--env", "dev", "--workspace")
+    assert result.returncode == 2  # a user error: MlopsError's exit code
+    assert f"error: looking up compute cluster {compute}: not found" in result.stderr
+    assert "not found in workspace mlw-test. Deploy the infrastructure" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def submitted_job(double: WorkspaceDouble) -> dict:
     (job,) = double.jobs.values()
     return job
