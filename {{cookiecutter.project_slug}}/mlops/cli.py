@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--from-env", default="dev", help="where the manifest's model lives (default dev)")
     add_wait(promote)
     azure_command("schedule", "create or update the recurring retraining schedule")
+    infra = azure_command("infra", "preview (what-if) or deploy infra/ (Bicep) to ENV with the Azure CLI")
+    infra.add_argument(
+        "action", choices=["what-if", "deploy"], help="what-if: show the changes; deploy: apply them unless deployed"
+    )
     return parser
 
 
@@ -297,6 +302,31 @@ def command_schedule(args: argparse.Namespace) -> int:
     return OK
 
 
+def command_infra(args: argparse.Namespace) -> int:
+    import os
+
+    from mlops.commands import infra
+    from mlops.settings import PROJECT_ROOT, load_azure_settings
+
+    azure = load_azure_settings(args.env)
+    if args.action == "what-if":
+        command = infra.what_if(azure, PROJECT_ROOT, os.environ, dry_run=args.dry_run)
+        if args.dry_run:
+            print(shlex.join(command))
+        return OK
+    outcome = infra.deploy(azure, PROJECT_ROOT, os.environ, dry_run=args.dry_run)
+    for command in outcome.commands if args.dry_run else ():
+        print(shlex.join(command))
+    where = f"{outcome.deployment.resource_group} (deployment {outcome.deployment.name})"
+    print(
+        {
+            "unchanged": f"infra/ unchanged since its last successful deployment to {where}: nothing to deploy",
+            "deployed": f"infra/ deployed to {where}",
+        }.get(outcome.action, f"would deploy infra/ to {where} unless that deployment already succeeded")
+    )
+    return OK
+
+
 COMMANDS = {
     "run": command_run,
     "validate": command_validate,
@@ -304,6 +334,7 @@ COMMANDS = {
     "submit": command_submit,
     "promote": command_promote,
     "schedule": command_schedule,
+    "infra": command_infra,
 }
 
 

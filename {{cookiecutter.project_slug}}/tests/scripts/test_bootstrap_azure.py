@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -14,6 +16,7 @@ from tests.conftest import PROJECT
 
 SCRIPT = PROJECT / "scripts" / "bootstrap_azure.sh"
 CONFIG = tomllib.loads((PROJECT / "config" / "environments.toml").read_text(encoding="utf-8"))
+RG_DEV, RG_PROD = CONFIG["dev"]["resource_group"], CONFIG["prod"]["resource_group"]
 
 
 def bootstrap(*args: str) -> subprocess.CompletedProcess:
@@ -26,26 +29,67 @@ def test_github_dry_run_prints_every_command() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     groups = [line for line in lines if line.startswith("az group create")]
-    assert [re.search(r"--name (\S+)", g).group(1) for g in groups] == [
-        CONFIG["dev"]["resource_group"],
-        CONFIG["prod"]["resource_group"],
+    assert [re.search(r"--name (\S+)", g).group(1) for g in groups] == [RG_DEV, RG_PROD]
+    identities = [re.search(r"--name (\S+) --resource-group (\S+)", line).groups() for line in lines if line.startswith("az identity create")]
+    prefix = CONFIG["resource_prefix"]
+    assert identities == [(f"id-{prefix}-ci-dev", RG_DEV), (f"id-{prefix}-ci-prod", RG_PROD), (f"id-{prefix}-ci-pr", RG_DEV)]
+    federations = re.findall(r"--identity-name id-\S+-ci-(\w+) .* --subject (\S+)", result.stdout)
+    assert federations == [
+        ("dev", "repo:acme/churn:environment:dev"),
+        ("prod", "repo:acme/churn:environment:prod"),
+        ("pr", "repo:acme/churn:pull_request"),
     ]
-    assert any(line.startswith("az identity create --name id-") for line in lines)
-    subjects = re.findall(r"--subject (\S+)", result.stdout)
-    assert subjects == [
-        "repo:acme/churn:environment:dev",
-        "repo:acme/churn:environment:prod",
-        "repo:acme/churn:pull_request",
+    repository = [line.split()[3] for line in lines if line.startswith("gh variable set") and "--env" not in line]
+    assert repository == ["AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_PR_CLIENT_ID", "AZURE_DEV_PRINCIPAL_ID"]
+    environment = [re.search(r"set (\w+) --env (\w+) .* --body (\S+)", line).groups() for line in lines if "--env" in line]
+    assert environment == [
+        ("AZURE_CLIENT_ID", "dev", r"\<dev-clientId\>"),
+        ("CI_PRINCIPAL_ID", "dev", r"\<dev-principalId\>"),
+        ("AZURE_CLIENT_ID", "prod", r"\<prod-clientId\>"),
+        ("CI_PRINCIPAL_ID", "prod", r"\<prod-principalId\>"),
     ]
-    variables = [line for line in lines if line.startswith("gh variable set")]
-    assert len(variables) == 8
-    assert {re.search(r"--env (\w+)", v).group(1) for v in variables} == {"dev", "prod"}
 
 
-def test_roles_are_scoped_to_the_resource_groups_only() -> None:
-    scopes = re.findall(r"--scope (\S+)", bootstrap("--github", "acme/churn", "--dry-run").stdout)
-    assert len(scopes) == 4
+def grants(output: str) -> list[tuple[str, str, str]]:
+    """(identity, role, resource group) of every role assignment the dry run prints."""
+    found = re.findall(r"--assignee-object-id \\<(\w+)-principalId\\> .* --role (.+?) --scope (\S+)", output)
+    return [(who, role.replace("\\", ""), scope.rsplit("/", 1)[1]) for who, role, scope in found]
+
+
+def test_each_identity_gets_the_least_it_needs_on_its_own_resource_group() -> None:
+    output = bootstrap("--github", "acme/churn", "--dry-run").stdout
+    scopes = re.findall(r"--scope (\S+)", output)
     assert all(re.fullmatch(r"/subscriptions/\S+/resourceGroups/rg-[\w-]+", scope) for scope in scopes)
+    contributor, rbac_admin, reader = (
+        "b24988ac-6180-42dd-a0ba-2b8f6a5f1d3c",
+        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    )
+    expected = {
+        ("dev", contributor, RG_DEV),
+        ("dev", rbac_admin, RG_DEV),
+        ("prod", contributor, RG_PROD),
+        ("prod", rbac_admin, RG_PROD),
+        ("pr", f"{RG_DEV} what-if reader", RG_DEV),
+    }
+    if CONFIG["prod"].get("ml_registry"):
+        expected.add(("prod", reader, RG_DEV))  # promote reads the dev model it shares to the registry
+    assert set(grants(output)) == expected
+    # The dev identity can change nothing in prod, the pull-request identity nothing anywhere.
+    assert not [g for g in grants(output) if g[0] == "dev" and g[2] == RG_PROD]
+
+
+def test_the_pull_request_role_reads_and_previews_only() -> None:
+    output = bootstrap("--github", "acme/churn", "--dry-run").stdout
+    (line,) = [line for line in output.splitlines() if line.startswith("az role definition create")]
+    words = shlex.split(line)
+    definition = json.loads(words[words.index("--role-definition") + 1])
+    assert definition["Actions"] == [
+        "*/read",
+        "Microsoft.Resources/deployments/whatIf/action",
+        "Microsoft.Resources/deployments/validate/action",
+    ]
+    assert definition["AssignableScopes"] == [f"/subscriptions/<subscription-id>/resourceGroups/{RG_DEV}"]
 
 
 def test_no_secret_is_created_or_stored() -> None:
@@ -54,18 +98,16 @@ def test_no_secret_is_created_or_stored() -> None:
     assert "password" not in output
 
 
-def test_azure_devops_dry_run_explains_the_service_connection() -> None:
-    result = bootstrap(
-        "--azure-devops",
-        "--dry-run",
-        "--ado-issuer",
-        "https://vstoken.dev.azure.com/x",
-        "--ado-subject",
-        "sc://org/project/mlops-dev",
-    )
+@pytest.mark.parametrize(("connection", "identity"), [("mlops-dev", "dev"), ("mlops-prod", "prod"), ("mlops-pr", "pr")])
+def test_azure_devops_service_connections_federate_their_own_identity(connection: str, identity: str) -> None:
+    subject = f"sc://org/project/{connection}"
+    result = bootstrap("--azure-devops", "--dry-run", "--ado-issuer", "https://vstoken.dev.azure.com/x", "--ado-subject", subject)
     assert result.returncode == 0, result.stderr
-    assert "federated-credential create --name ado-mlops-dev" in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "federated-credential create" in line]
+    assert f"--identity-name id-{CONFIG['resource_prefix']}-ci-{identity} " in line
+    assert f"--name ado-{connection} " in line and f"--subject {subject} " in line
     assert "Workload identity" in result.stdout
+    assert "azureChecks" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -74,6 +116,7 @@ def test_azure_devops_dry_run_explains_the_service_connection() -> None:
         ([], "choose the CI platform"),
         (["--github", "acme"], "expects owner/repo"),
         (["--github", "acme/churn", "--bogus"], "unknown option: --bogus"),
+        (["--azure-devops", "--ado-subject", "sc://org/project/other"], "must end with mlops-dev, mlops-prod or mlops-pr"),
     ],
 )
 def test_bad_usage_is_one_clear_message(args: list[str], message: str) -> None:
