@@ -20,6 +20,12 @@ ZIZMOR = "zizmor==1.32.0"
 CHECK_JSONSCHEMA = "check-jsonschema==0.39.0"
 
 PR_COMMANDS = ["make setup", "make lint", "make test-fast", ".venv/bin/python -m mlops validate --env dev", "make run"]
+# Only once Azure is configured, with the read-only pull-request identity.
+PR_AZURE_COMMANDS = [
+    "make setup",
+    "make infra-what-if ENV=dev",
+    ".venv/bin/python -m mlops validate --env dev --workspace",
+]
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
 PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 VERSION_COMMENT = re.compile(r"\s+# v\d+\.\d+\.\d+$")
@@ -124,7 +130,7 @@ def check_github_hardening(path: Path) -> None:
 
 def test_github_workflows_are_hardened(baked: BakedProject) -> None:
     paths = github_workflows(baked)
-    assert {p.name for p in paths} == {"pr.yml", "cd.yml", "infra.yml"}
+    assert {p.name for p in paths} == {"pr.yml", "cd.yml"}
     for path in [*paths, TEMPLATE_CI]:
         check_github_hardening(path)
     for path in paths:
@@ -145,12 +151,30 @@ def test_github_steps_are_project_commands(baked: BakedProject) -> None:
 def test_github_pr_runs_the_local_checks(baked: BakedProject) -> None:
     workflow = load(baked.path / ".github/workflows/pr.yml")
     assert set(triggers(workflow)) == {"pull_request"}
-    (job,) = workflow["jobs"].values()
+    assert set(workflow["jobs"]) == {"checks", "azure"}
+    job = workflow["jobs"]["checks"]
+    assert "if" not in job
     assert [s["run"] for s in job["steps"] if "run" in s] == PR_COMMANDS
     assert job["timeout-minutes"] <= 60
     assert workflow["concurrency"] == {"group": "pr-${{ github.ref }}", "cancel-in-progress": True}
     (cache,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
     assert set(cache["with"]["path"].split()) == {"~/.cache/uv", "~/.cache/pre-commit"}
+
+
+def test_github_pr_previews_against_dev_only_once_azure_is_configured(baked: BakedProject) -> None:
+    job = load(baked.path / ".github/workflows/pr.yml")["jobs"]["azure"]
+    # Repository variables are empty until the bootstrap sets them, and always empty for pull requests from forks.
+    assert job["if"] == "vars.AZURE_PR_CLIENT_ID != ''"
+    assert "environment" not in job  # the federated subject is `pull_request`, trusted by the read-only identity only
+    assert azure_login(job) == {
+        "client-id": "${{ vars.AZURE_PR_CLIENT_ID }}",
+        "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+        "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+    }
+    assert job["env"]["CI_PRINCIPAL_ID"] == "${{ vars.AZURE_DEV_PRINCIPAL_ID }}"
+    assert [s["run"] for s in job["steps"] if "run" in s] == PR_AZURE_COMMANDS
+    order = [s.get("run") or s["uses"].split("@")[0] for s in job["steps"]]
+    assert order.index("azure/login") < order.index("make infra-what-if ENV=dev")
 
 
 def azure_login(job: dict) -> dict:
@@ -173,12 +197,15 @@ def test_github_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> N
         }
         assert job["env"]["AZURE_SUBSCRIPTION_ID"] == "${{ vars.AZURE_SUBSCRIPTION_ID }}"
         assert job["env"]["AZURE_TENANT_ID"] == "${{ vars.AZURE_TENANT_ID }}"
+        assert job["env"]["CI_PRINCIPAL_ID"] == "${{ vars.CI_PRINCIPAL_ID }}"  # the environment's own identity
     assert [s["run"] for s in dev["steps"] if "run" in s] == [
         "make setup",
+        "make infra-deploy ENV=dev",
         ".venv/bin/python -m mlops submit --env dev --wait --manifest release/manifest.json",
     ]
     assert [s["run"] for s in prod["steps"] if "run" in s] == [
         "make setup",
+        "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
         ".venv/bin/python -m mlops schedule --env prod",
     ]
@@ -190,13 +217,21 @@ def test_github_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> N
     assert names.index("actions/download-artifact") < names.index("azure/login") < len(names) - 2
 
 
-def test_github_infra_deploys_only_when_infra_changes(baked: BakedProject) -> None:
-    workflow = load(baked.path / ".github/workflows/infra.yml")
-    assert triggers(workflow)["push"] == {"branches": ["main"], "paths": ["infra/**"]}
-    runs = {name: [s["run"] for s in job["steps"] if "run" in s] for name, job in workflow["jobs"].items()}
-    assert runs == {"dev": ["make infra-deploy ENV=dev"], "prod": ["make infra-deploy ENV=prod"]}
-    assert workflow["jobs"]["prod"]["needs"] == "dev"
-    assert workflow["jobs"]["prod"]["environment"] == "prod"
+def test_github_deploys_infra_only_inside_its_environments_job(baked: BakedProject) -> None:
+    """Infrastructure and training of one environment share a job, so they share its concurrency group and order."""
+    deploys = [
+        (job_name, job, step["run"].split("ENV=")[1])
+        for path in github_workflows(baked)
+        for job_name, job in load(path)["jobs"].items()
+        for step in job["steps"]
+        if step.get("run", "").startswith("make infra-deploy")
+    ]
+    assert sorted(env for _, _, env in deploys) == ["dev", "prod"]
+    for job_name, job, env in deploys:
+        assert (job_name, job["environment"], job["concurrency"]["group"]) == (env, env, f"cd-{env}")
+        runs = [s.get("run", "") for s in job["steps"]]
+        first_ml = next(i for i, run in enumerate(runs) if run.startswith(".venv/bin/python -m mlops"))
+        assert runs.index(f"make infra-deploy ENV={env}") < first_ml
 
 
 # Azure DevOps ---------------------------------------------------------------------------------------------------
@@ -240,7 +275,7 @@ def commands(steps: list[dict]) -> list[str]:
 
 
 def test_ado_pipelines_are_hardened(baked: BakedProject) -> None:
-    assert {p.name for p in ado_pipelines(baked)} == {"pr.yml", "cd.yml", "infra.yml"}
+    assert {p.name for p in ado_pipelines(baked)} == {"pr.yml", "pr-azure.yml", "cd.yml"}
     for path in ado_files(baked):
         assert "secrets." not in path.read_text(encoding="utf-8"), path.name
     for path in ado_pipelines(baked):
@@ -284,6 +319,17 @@ def test_ado_pr_runs_the_same_checks_as_github(baked: BakedProject) -> None:
     assert publish["inputs"]["testResultsFiles"] in tests["env"]["PYTEST_ADDOPTS"]
 
 
+def test_ado_pr_preview_against_dev_uses_the_read_only_connection(baked: BakedProject) -> None:
+    """A second build validation, added once Azure is set up: the counterpart of the GitHub PR workflow's azure job."""
+    pipeline, checks = load(baked.path / ".azuredevops/pr-azure.yml"), load(baked.path / ".azuredevops/pr.yml")
+    assert (pipeline["trigger"], pipeline["pr"]) == (checks["trigger"], checks["pr"])
+    assert {"name": "azureServiceConnection", "value": "mlops-pr"} in pipeline["variables"]
+    assert {"group": "mlops-dev"} in pipeline["variables"]
+    assert {"name": "pythonVersion", "value": baked.answers["python_version"]} in pipeline["variables"]
+    (job,) = ado_jobs(pipeline)
+    assert commands(job_steps(baked, job)) == PR_AZURE_COMMANDS
+
+
 def test_ado_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> None:
     pipeline = load(baked.path / ".azuredevops/cd.yml")
     assert pipeline["pr"] == "none"
@@ -296,12 +342,15 @@ def test_ado_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> None
         assert {"group": f"mlops-{env}"} in stage["variables"]
         assert {"name": "azureServiceConnection", "value": f"mlops-{env}"} in stage["variables"]
     dev_steps, prod_steps = job_steps(baked, dev_job), job_steps(baked, prod_job)
+    assert pipeline["lockBehavior"] == "sequential"  # with an exclusive lock on each environment: one run at a time
     assert commands(dev_steps) == [
         "make setup",
+        "make infra-deploy ENV=dev",
         ".venv/bin/python -m mlops submit --env dev --wait --manifest release/manifest.json",
     ]
     assert commands(prod_steps) == [
         "make setup",
+        "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
         ".venv/bin/python -m mlops schedule --env prod",
     ]
@@ -310,13 +359,6 @@ def test_ado_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> None
     assert publish["inputs"]["targetPath"] == "release/manifest.json"
     assert download["inputs"]["artifactName"] == publish["inputs"]["artifact"]
     assert download["inputs"]["targetPath"] == "$(Build.SourcesDirectory)/release"
-
-
-def test_ado_infra_deploys_only_when_infra_changes(baked: BakedProject) -> None:
-    pipeline = load(baked.path / ".azuredevops/infra.yml")
-    assert pipeline["trigger"]["paths"] == {"include": ["infra"]}
-    runs = [commands(job_steps(baked, job)) for job in ado_jobs(pipeline)]
-    assert runs == [["make setup", "make infra-deploy ENV=dev"], ["make setup", "make infra-deploy ENV=prod"]]
 
 
 # Linters (they download their tools on first use) ---------------------------------------------------------------

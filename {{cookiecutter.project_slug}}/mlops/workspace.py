@@ -96,7 +96,7 @@ class Workspace:
             return self.client.components.get(name=name, version=version)
 
     def compute(self, name: str) -> str:
-        """The cluster the pipeline runs on, described in one line; MlopsError when the workspace has none by that name."""
+        """The cluster the pipeline runs on, in one line; MlopsError when the workspace has none by that name."""
         with azure_errors(self.settings, f"looking up compute cluster {name}"):
             cluster = self.client.compute.get(name)
         size = getattr(cluster, "size", None) or "size unknown"

@@ -182,7 +182,8 @@ then run this script again with --ado-issuer and --ado-subject as each service c
 Variable groups (Pipelines > Library), plain variables: mlops-dev with AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID and
 CI_PRINCIPAL_ID=$(identity_id dev principalId); mlops-prod with AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID and
 CI_PRINCIPAL_ID=$(identity_id prod principalId).
-Pipelines > Environments: add an exclusive lock to dev and prod, and an approval check to prod. Then set the
-parameter azureChecks in .azuredevops/pr.yml to default: true.
+Pipelines > Environments: add an exclusive lock to dev and prod, and an approval check to prod.
+Pipelines: create one from each of .azuredevops/pr.yml, pr-azure.yml (the read-only preview against dev) and
+cd.yml; add the two pr pipelines as build validations on main (Project settings > Repositories > Policies).
 EOF
 fi

@@ -86,7 +86,9 @@ def deploy(azure: AzureSettings, root: Path, environ: Mapping[str, str], dry_run
     if found.returncode == 0 and found.stdout.strip() == "Succeeded":
         return Outcome(planned, "unchanged", (tuple(show),))
     if found.returncode != 0 and NOT_FOUND not in found.stderr:
-        raise MlopsError(f"looking up deployment {planned.name} in {planned.resource_group}: {_last_line(found.stderr)}")
+        raise MlopsError(
+            f"looking up deployment {planned.name} in {planned.resource_group}: {_last_line(found.stderr)}"
+        )
     # Not deployed yet, or an earlier attempt did not succeed: deploy (ARM deployments are idempotent).
     created = _az(create, root, capture=True)
     if created.returncode != 0:

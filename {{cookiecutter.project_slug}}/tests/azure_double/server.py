@@ -447,7 +447,11 @@ class WorkspaceDouble:
                     "properties": {
                         "vmSize": vm_size,
                         "vmPriority": "LowPriority",
-                        "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT120S"},
+                        "scaleSettings": {
+                            "minNodeCount": 0,
+                            "maxNodeCount": max_nodes,
+                            "nodeIdleTimeBeforeScaleDown": "PT120S",
+                        },
                     },
                 },
             }

@@ -91,7 +91,9 @@ def test_each_environment_and_ci_principal_is_its_own_deployment(
     assert deploy(project, "prod").returncode == 0
     creates = [call for call in az.calls if call[2] == "create"]
     assert len(creates) == 3
-    assert [c[c.index("--parameters") + 1] for c in creates] == [f"infra/env/{e}.bicepparam" for e in ("dev", "prod", "prod")]
+    assert [c[c.index("--parameters") + 1] for c in creates] == [
+        f"infra/env/{e}.bicepparam" for e in ("dev", "prod", "prod")
+    ]
     assert len({c[c.index("--name") + 1] for c in creates}) == 3
     assert creates[0][creates[0].index("--resource-group") + 1].endswith("-dev")
     assert creates[1][creates[1].index("--resource-group") + 1].endswith("-prod")

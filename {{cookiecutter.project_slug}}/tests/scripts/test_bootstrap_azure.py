@@ -30,9 +30,17 @@ def test_github_dry_run_prints_every_command() -> None:
     lines = result.stdout.splitlines()
     groups = [line for line in lines if line.startswith("az group create")]
     assert [re.search(r"--name (\S+)", g).group(1) for g in groups] == [RG_DEV, RG_PROD]
-    identities = [re.search(r"--name (\S+) --resource-group (\S+)", line).groups() for line in lines if line.startswith("az identity create")]
+    identities = [
+        re.search(r"--name (\S+) --resource-group (\S+)", line).groups()
+        for line in lines
+        if line.startswith("az identity create")
+    ]
     prefix = CONFIG["resource_prefix"]
-    assert identities == [(f"id-{prefix}-ci-dev", RG_DEV), (f"id-{prefix}-ci-prod", RG_PROD), (f"id-{prefix}-ci-pr", RG_DEV)]
+    assert identities == [
+        (f"id-{prefix}-ci-dev", RG_DEV),
+        (f"id-{prefix}-ci-prod", RG_PROD),
+        (f"id-{prefix}-ci-pr", RG_DEV),
+    ]
     federations = re.findall(r"--identity-name id-\S+-ci-(\w+) .* --subject (\S+)", result.stdout)
     assert federations == [
         ("dev", "repo:acme/churn:environment:dev"),
@@ -41,7 +49,9 @@ def test_github_dry_run_prints_every_command() -> None:
     ]
     repository = [line.split()[3] for line in lines if line.startswith("gh variable set") and "--env" not in line]
     assert repository == ["AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_PR_CLIENT_ID", "AZURE_DEV_PRINCIPAL_ID"]
-    environment = [re.search(r"set (\w+) --env (\w+) .* --body (\S+)", line).groups() for line in lines if "--env" in line]
+    environment = [
+        re.search(r"set (\w+) --env (\w+) .* --body (\S+)", line).groups() for line in lines if "--env" in line
+    ]
     assert environment == [
         ("AZURE_CLIENT_ID", "dev", r"\<dev-clientId\>"),
         ("CI_PRINCIPAL_ID", "dev", r"\<dev-principalId\>"),
@@ -101,13 +111,16 @@ def test_no_secret_is_created_or_stored() -> None:
 @pytest.mark.parametrize(("connection", "identity"), [("mlops-dev", "dev"), ("mlops-prod", "prod"), ("mlops-pr", "pr")])
 def test_azure_devops_service_connections_federate_their_own_identity(connection: str, identity: str) -> None:
     subject = f"sc://org/project/{connection}"
-    result = bootstrap("--azure-devops", "--dry-run", "--ado-issuer", "https://vstoken.dev.azure.com/x", "--ado-subject", subject)
+    result = bootstrap(
+        "--azure-devops", "--dry-run", "--ado-issuer", "https://vstoken.dev.azure.com/x", "--ado-subject", subject
+    )
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if "federated-credential create" in line]
     assert f"--identity-name id-{CONFIG['resource_prefix']}-ci-{identity} " in line
-    assert f"--name ado-{connection} " in line and f"--subject {subject} " in line
+    assert f"--name ado-{connection} " in line
+    assert f"--subject {subject} " in line
     assert "Workload identity" in result.stdout
-    assert "azureChecks" in result.stdout
+    assert "pr-azure.yml (the read-only preview against dev)" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -116,7 +129,10 @@ def test_azure_devops_service_connections_federate_their_own_identity(connection
         ([], "choose the CI platform"),
         (["--github", "acme"], "expects owner/repo"),
         (["--github", "acme/churn", "--bogus"], "unknown option: --bogus"),
-        (["--azure-devops", "--ado-subject", "sc://org/project/other"], "must end with mlops-dev, mlops-prod or mlops-pr"),
+        (
+            ["--azure-devops", "--ado-subject", "sc://org/project/other"],
+            "must end with mlops-dev, mlops-prod or mlops-pr",
+        ),
     ],
 )
 def test_bad_usage_is_one_clear_message(args: list[str], message: str) -> None:
