@@ -3,7 +3,8 @@
 #   - the dev and prod resource groups (names from config/environments.toml),
 #   - three user-assigned managed identities for CI, trusted through federated credentials (OIDC, no secret anywhere),
 #     each with the least it needs, on its own resource group only:
-#       ci-dev   deploys and trains in dev    Contributor + Role Based Access Control Administrator on the dev group
+#       ci-dev   deploys and trains in dev    Contributor + Role Based Access Control Administrator on the dev group,
+#                                             the latter limited to the roles infra/ grants
 #       ci-prod  deploys and trains in prod   the same on the prod group (+ Reader on the dev group when models go
 #                                             through an Azure ML registry: promote reads the dev model)
 #       ci-pr    previews pull requests       a custom role on the dev group: read everything, preview deployments
@@ -112,10 +113,21 @@ identity_id() {  # identity_id ROLE clientId|principalId
     --query "$2" --output tsv
 }
 
-grant() {  # grant ROLE AZURE_ROLE RESOURCE_GROUP
-  run az role assignment create --assignee-object-id "$(identity_id "$1" principalId)" \
-    --assignee-principal-type ServicePrincipal --role "$2" --scope "$(scope "$3")" --output none
+grant() {  # grant ROLE AZURE_ROLE RESOURCE_GROUP [extra az arguments]
+  local who="$1" role="$2" group="$3"
+  shift 3
+  run az role assignment create --assignee-object-id "$(identity_id "$who" principalId)" \
+    --assignee-principal-type ServicePrincipal --role "$role" --scope "$(scope "$group")" "$@" --output none
 }
+
+# The deploying identities may create and delete role assignments of the roles infra/ grants, and no others (so they
+# cannot make themselves Owner): the role definition ids are read from the Bicep modules, where they are written once.
+GRANTED_ROLES="$(grep -ohE "'[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}'" infra/modules/*.bicep | tr -d "'" | sort -u \
+  | paste -sd, - | sed 's/,/, /g')"
+ONLY_GRANTED_ROLES="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR \
+(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}})) \
+AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR \
+(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}}))"
 
 federate() {  # federate ROLE CREDENTIAL_NAME ISSUER SUBJECT
   run az identity federated-credential create --identity-name "$(identity_name "$1")" \
@@ -128,9 +140,11 @@ for role in dev prod pr; do
     --location "$LOCATION" --output none
 done
 
-for azure_role in "$CONTRIBUTOR" "$RBAC_ADMIN"; do
-  grant dev "$azure_role" "$RG_DEV"
-  grant prod "$azure_role" "$RG_PROD"
+for env in dev prod; do
+  group="$RG_DEV"
+  if [ "$env" = prod ]; then group="$RG_PROD"; fi
+  grant "$env" "$CONTRIBUTOR" "$group"
+  grant "$env" "$RBAC_ADMIN" "$group" --condition "$ONLY_GRANTED_ROLES" --condition-version 2.0
 done
 if [ -n "$REGISTRY" ]; then
   grant prod "$READER" "$RG_DEV"

@@ -89,6 +89,29 @@ def test_each_identity_gets_the_least_it_needs_on_its_own_resource_group() -> No
     assert not [g for g in grants(output) if g[0] == "dev" and g[2] == RG_PROD]
 
 
+def test_deploying_identities_can_grant_only_the_roles_infra_grants() -> None:
+    """Role Based Access Control Administrator, constrained: no Owner, no User Access Administrator for CI."""
+    lines = bootstrap("--github", "acme/churn", "--dry-run").stdout.splitlines()
+    admins = [shlex.split(line) for line in lines if "--role f58310d9-a9f6-439a-9e8d-f62e7b41a168" in line]
+    assert len(admins) == 2
+    bicep = "".join(path.read_text(encoding="utf-8") for path in (PROJECT / "infra" / "modules").glob("*.bicep"))
+    granted_by_infra = set(re.findall(r"'([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})'", bicep))
+    assert len(granted_by_infra) >= 4  # AzureML Data Scientist, blob and file data, AcrPull (+ registry user)
+    for words in admins:
+        condition = words[words.index("--condition") + 1]
+        assert words[words.index("--condition-version") + 1] == "2.0"
+        lists = re.findall(r"GuidEquals \{([^}]*)\}", condition)
+        assert len(lists) == 2  # one for creating assignments, one for deleting them
+        assert all(set(found.split(", ")) == granted_by_infra for found in lists)
+        for privileged in (
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+            "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
+            "b24988ac-6180-42dd-a0ba-2b8f6a5f1d3c",  # Contributor
+        ):
+            assert privileged not in condition
+
+
 def test_the_pull_request_role_reads_and_previews_only() -> None:
     output = bootstrap("--github", "acme/churn", "--dry-run").stdout
     (line,) = [line for line in output.splitlines() if line.startswith("az role definition create")]
