@@ -404,7 +404,7 @@ def test_actionlint_finds_nothing(baked: BakedProject, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_zizmor_finds_nothing(baked: BakedProject) -> None:
     folders = [str(baked.path / ".github" / "workflows"), str(TEMPLATE_CI.parent)]
-    command = [uv(), "tool", "run", "--from", ZIZMOR, "zizmor", "--offline", "--persona=regular", "--format=plain"]
+    command = [uv(), "tool", "run", "--from", ZIZMOR, "zizmor", "--offline", "--persona=pedantic", "--format=plain"]
     result = run_tool([*command, *folders], baked.path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout, result.stdout
