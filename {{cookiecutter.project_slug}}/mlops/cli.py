@@ -37,10 +37,13 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mlops", description=__doc__.splitlines()[0])
+    # No abbreviated options: a CI file or script that says `--work` would break when a `--workers` option appears.
+    parser = argparse.ArgumentParser(prog="python -m mlops", description=__doc__.splitlines()[0], allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the training pipeline on this machine (no cloud needed)")
+    run = commands.add_parser(
+        "run", help="run the training pipeline on this machine (no cloud needed)", allow_abbrev=False
+    )
     run.add_argument("--file", type=Path, help="run this pipeline YAML instead of the project's pipeline")
     add_overrides(run, "override a pipeline input for this run (repeatable), e.g. --set n_estimators=500")
     run.add_argument("--force", action="store_true", help="rerun every step, even those whose inputs are unchanged")
@@ -48,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-register", action="store_true", help="do not register the model, even when promoted")
 
     def azure_command(name: str, help: str, writes: bool = True) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, help=help)
+        command = commands.add_parser(name, help=help, allow_abbrev=False)
         command.add_argument("--env", required=True, metavar="ENV", help="environment in config/environments.toml")
         if writes:
             command.add_argument("--dry-run", action="store_true", help="print what would be done; touch nothing")

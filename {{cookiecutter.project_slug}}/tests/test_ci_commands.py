@@ -64,3 +64,8 @@ def test_ci_command_exists_and_parses(command: str) -> None:
     else:
         assert words[:3] == [".venv/bin/python", "-m", "mlops"], f"not a project command: {command}"
         check_mlops_arguments(words[3:])
+
+
+def test_abbreviated_options_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["validate", "--env", "dev", "--work"])
