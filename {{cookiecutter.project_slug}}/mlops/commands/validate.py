@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops.commands.register import Registration
+from mlops.commands.register import Registration, register
 from mlops.errors import MlopsError
 from mlops.local.plan import build_plan
 from mlops.settings import AzureSettings, PipelineSettings
@@ -58,8 +58,5 @@ def validate(
     compute = workspace.compute(azure.compute)  # first: a missing cluster or a login problem is one clear message
     # The SDK's validation rewrites the job's compute to an ARM id: give it a job of its own.
     problems += workspace.validate_pipeline(build_pipeline(pipeline, compute=azure.compute))
-    registrations = tuple(
-        Registration(asset, "exists" if workspace.exists(asset) else "new")
-        for asset in release_assets(pipeline, azure).all()
-    )
+    registrations = tuple(register(release_assets(pipeline, azure), workspace, write=False))
     return Validation(steps, tuple(problems), compute, registrations)
