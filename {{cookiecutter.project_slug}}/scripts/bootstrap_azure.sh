@@ -108,9 +108,9 @@ done
 # The identity of ROLE (dev, prod, pr): its name, its resource group, and once created its client and principal ids.
 identity_name() { printf 'id-%s-ci-%s' "$PREFIX" "$1"; }
 identity_group() { if [ "$1" = prod ]; then printf '%s' "$RG_PROD"; else printf '%s' "$RG_DEV"; fi; }
-identity_id() {  # identity_id ROLE clientId|principalId
-  query "$1-${2}" az identity show --name "$(identity_name "$1")" --resource-group "$(identity_group "$1")" \
-    --query "$2" --output tsv
+identity_id() {  # identity_id ROLE clientId|principalId: looked up once, when the identity is created below
+  local stored="IDENTITY_${1}_${2}"
+  printf '%s' "${!stored}"
 }
 
 grant() {  # grant ROLE AZURE_ROLE RESOURCE_GROUP [extra az arguments]
@@ -138,6 +138,10 @@ federate() {  # federate ROLE CREDENTIAL_NAME ISSUER SUBJECT
 for role in dev prod pr; do
   run az identity create --name "$(identity_name "$role")" --resource-group "$(identity_group "$role")" \
     --location "$LOCATION" --output none
+  for id in clientId principalId; do
+    printf -v "IDENTITY_${role}_${id}" '%s' "$(query "$role-$id" az identity show --name "$(identity_name "$role")" \
+      --resource-group "$(identity_group "$role")" --query "$id" --output tsv)"
+  done
 done
 
 for env in dev prod; do
