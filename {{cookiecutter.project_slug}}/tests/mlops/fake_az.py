@@ -1,7 +1,8 @@
 """TEST DOUBLE of the Azure CLI, for tests/mlops/test_infra_command.py: only `az deployment group show|create|what-if`.
 
 Each call is appended to the JSON state file named by FAKE_AZ_STATE, which also holds the deployments made so far and
-what the test asked for: `create_result` ("Succeeded" or "Failed") and `show_error` (stderr of a failing lookup).
+what the test asked for: `create_result` ("Succeeded" or "Failed"), and `show_error` or `what_if_error` (the stderr
+of a failing lookup or what-if).
 The test installs this file as an executable named `az` on PATH.
 """
 
@@ -33,7 +34,11 @@ elif verb == "create":
         print("ERROR: (InvalidTemplateDeployment) the double was told to fail", file=sys.stderr)
         code = 1
 elif verb == "what-if":
-    print("Resource changes: 1 to create.")
+    if state.get("what_if_error"):
+        print(f"ERROR: {state['what_if_error']}", file=sys.stderr)
+        code = 1
+    else:
+        print("Resource changes: 1 to create.")
 else:
     print(f"ERROR: the az test double does not implement {args}", file=sys.stderr)
     code = 2

@@ -129,6 +129,14 @@ def test_what_if_changes_nothing_and_needs_only_read_rights(project: Path, az: A
     assert call[call.index("--parameters") + 1] == "infra/env/dev.bicepparam"
 
 
+def test_a_failed_what_if_is_one_error_after_az_own_message(project: Path, az: Az) -> None:
+    az.configure(what_if_error="(InvalidTemplate) Deployment template validation failed")
+    result = mlops(project, "infra", "what-if", "--env", "dev")
+    assert_user_error(result, "what-if of infra/ in rg-")
+    assert "(InvalidTemplate) Deployment template validation failed" in result.stderr  # az's reason stays visible
+    assert az.verbs() == ["what-if"]
+
+
 def test_dry_run_prints_the_commands_and_runs_none(project: Path, az: Az) -> None:
     result = mlops(project, "infra", "deploy", "--env", "prod", "--dry-run")
     assert result.returncode == 0, result.stderr
