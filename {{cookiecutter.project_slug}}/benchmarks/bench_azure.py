@@ -32,25 +32,25 @@ def start_time(*args: str, runs: int = 3) -> float:
 
 
 def deploys() -> list[tuple[str, int, int, int]]:
-    from mlops import workspace
     from mlops.assets import release_assets
     from mlops.commands.register import register
     from mlops.settings import load_azure_settings, load_pipeline_settings
+    from mlops.workspace import sdk
     from tests.azure_double.server import WorkspaceDouble, write_certificate
 
     double = WorkspaceDouble(*write_certificate(Path(tempfile.mkdtemp(prefix="bench-azure-")))).start()
     os.environ.update(double.env)
     try:
         azure = dataclasses.replace(
-            load_azure_settings("dev", environ={"AZURE_SUBSCRIPTION_ID": double.subscription_id}),
+            load_azure_settings("dev", ROOT, {"AZURE_SUBSCRIPTION_ID": double.subscription_id}),
             resource_group=double.resource_group,
             workspace=double.workspace_name,
         )
-        ws = workspace.connect(azure, credential=double.credential, **double.client_kwargs)
+        ws = sdk.connect(azure, credential=double.credential, **double.client_kwargs)
         rows = []
         for label in ("first deploy", "no-change deploy"):
             mark, uploaded = len(double.requests), double.bytes_uploaded()
-            register(release_assets(load_pipeline_settings(), azure), ws)
+            register(release_assets(load_pipeline_settings(ROOT), azure), ws)
             requests = double.requests[mark:]
             rows.append((label, len(requests), sum(r.is_write for r in requests), double.bytes_uploaded() - uploaded))
         return rows

@@ -14,11 +14,9 @@ from azure.ai.ml import load_environment
 from azure.ai.ml.entities import Data, Environment
 from azure.ai.ml.entities._component.command_component import CommandComponent
 
-from mlops.pipeline import COMPONENTS, components
+from mlops.pipeline import components
 from mlops.settings import AzureSettings, PipelineSettings
 from mlops.versions import Versioned, component_version, data_version, environment_version
-
-ENVIRONMENT_SPEC = COMPONENTS / "environment" / "environment.yaml"
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,9 @@ def _component_entity(step: Any) -> CommandComponent:
 
 
 def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseAssets:
-    spec = load_environment(source=ENVIRONMENT_SPEC)
-    conda_path = ENVIRONMENT_SPEC.parent / "conda.yaml"
+    environment_spec = pipeline.components / "environment" / "environment.yaml"
+    spec = load_environment(source=environment_spec)
+    conda_path = environment_spec.parent / "conda.yaml"
     conda = yaml.safe_load(conda_path.read_text(encoding="utf-8"))
     env_version = environment_version(spec.name, spec.image, conda)
     environment = Environment(
@@ -62,7 +61,7 @@ def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseA
         tags={"content_hash": env_version.content_hash},
     )
     assets: dict[str, Asset] = {}
-    for step, definition in components().items():
+    for step, definition in components(pipeline.components).items():
         component = _component_entity(definition)
         spec = component._to_dict()  # the YAML form, with the code folder resolved (component.code may be ".")
         code = Path(spec["code"]) if spec.get("code") else None

@@ -10,9 +10,17 @@ import json
 import logging
 import shlex
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops.errors import MlopsError
+from mlops.settings import default_root
+
+if TYPE_CHECKING:
+    from mlops.settings import AzureSettings
+    from mlops.workspace import Workspace
 
 OK, FAILED, INTERRUPTED = 0, 1, 130
 
@@ -39,6 +47,7 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviated options: a CI file or script that says `--work` would break when a `--workers` option appears.
     parser = argparse.ArgumentParser(prog="python -m mlops", description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument("--verbose", action="store_true", help="show the Azure libraries' own warnings and details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -80,6 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every command shares, resolved once: the project, and how to reach a workspace."""
+
+    root: Path
+    connect: Callable[[AzureSettings], Workspace] | None = None  # tests pass an in-memory fake; None: the SDK
+
+    def workspace(self, azure: AzureSettings, dry_run: bool) -> Workspace:
+        """The dry-run workspace for --dry-run (no credentials, no network); else the environment's workspace."""
+        if dry_run:
+            from mlops.workspace.dry_run import DryRunWorkspace
+
+            return DryRunWorkspace(azure)
+        azure.require_subscription()  # before the SDK's import: a missing variable is reported at once
+        if self.connect is not None:
+            return self.connect(azure)
+        from mlops.workspace import sdk
+
+        return sdk.connect(azure)
+
+    def settings(self, environment: str):
+        from mlops.settings import load_azure_settings, load_pipeline_settings
+
+        return load_azure_settings(environment, self.root), load_pipeline_settings(self.root)
+
+
 class Console:
     """Progress and results, written to stderr (progress) and stdout (results), nowhere else."""
 
@@ -98,12 +133,12 @@ def tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text[-lines:])
 
 
-def command_run(args: argparse.Namespace) -> int:
+def command_run(args: argparse.Namespace, context: Context) -> int:
     from mlops.commands.run import run
     from mlops.settings import load_pipeline_settings
 
     console = Console()
-    settings = load_pipeline_settings()
+    settings = load_pipeline_settings(context.root)
     print("Running the pipeline locally", file=sys.stderr, flush=True)
     outcome = run(
         settings,
@@ -143,12 +178,11 @@ def command_run(args: argparse.Namespace) -> int:
     return OK
 
 
-def command_validate(args: argparse.Namespace) -> int:
-    from mlops.settings import load_azure_settings, load_pipeline_settings
-
-    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
-    workspace = _workspace(azure, dry_run=not args.workspace)
+def command_validate(args: argparse.Namespace, context: Context) -> int:
+    azure, pipeline = context.settings(args.env)
+    workspace = context.workspace(azure, dry_run=False) if args.workspace else None
     from mlops.commands.validate import validate
+    from mlops.workspace import Action
 
     result = validate(pipeline, azure, dict(args.overrides), workspace)
     for problem in result.problems:
@@ -158,20 +192,10 @@ def command_validate(args: argparse.Namespace) -> int:
     print(f"pipeline valid: {' -> '.join(result.steps)}")
     if workspace is not None:
         print(f"valid in {azure.workspace} (resource group {azure.resource_group}); compute {result.compute}")
-        new = sum(registration.action == "new" for registration in result.registrations)
+        new = sum(registration.action is Action.NEW for registration in result.registrations)
         print(f"a deploy would register {new} of {len(result.registrations)} assets:")
         _print_registrations(result.registrations)
     return OK
-
-
-def _workspace(settings, dry_run: bool):
-    """None for --dry-run: nothing is looked up, nothing written, no credentials needed."""
-    if dry_run:
-        return None
-    settings.require_subscription()  # before the SDK's import: a missing variable is reported at once
-    from mlops import workspace
-
-    return workspace.connect(settings)
 
 
 def _print_registrations(registrations) -> None:
@@ -180,11 +204,9 @@ def _print_registrations(registrations) -> None:
         print(f"  {versioned.kind:<12} {versioned.name}:{versioned.version:<18} {registration.action}")
 
 
-def command_register(args: argparse.Namespace) -> int:
-    from mlops.settings import load_azure_settings, load_pipeline_settings
-
-    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
-    workspace = _workspace(azure, args.dry_run)
+def command_register(args: argparse.Namespace, context: Context) -> int:
+    azure, pipeline = context.settings(args.env)
+    workspace = context.workspace(azure, args.dry_run)
     from mlops.assets import release_assets
     from mlops.commands.register import register
 
@@ -199,31 +221,33 @@ def _report(state) -> None:
     print(f"  {state.name}: {state.status}" + (f" ({steps})" if steps else ""), file=sys.stderr, flush=True)
 
 
-def _print_submission(submission, azure, dry_run: bool) -> int:
+def _print_submission(submission, azure) -> int:
+    from mlops import ci
+    from mlops.workspace import JobStatus
+
     _print_registrations(submission.registrations)
-    if dry_run:
-        job = submission.job
+    job, state = submission.job, submission.state
+    if state.status is JobStatus.NOT_SUBMITTED:
         print(f"Would submit to {azure.workspace}, experiment {azure.experiment}, compute {azure.compute}:")
         for step, node in job.jobs.items():
             print(f"  {step:<12} {node.component.name}:{node.component.version}")
         print(f"  inputs       input_data={job.inputs['input_data']._data.path}")
+        if submission.manifest:
+            print(f"manifest (a rehearsal, for promote --dry-run): {submission.manifest}")
         return OK
-    state = submission.state
     print(f"job {state.name}: {state.status}")
     if state.studio_url:
         print(f"studio: {state.studio_url}")
-    from mlops.commands.submit import publish_job_name
-
-    if line := publish_job_name(state.name):
+    if line := ci.publish_output("job_name", state.name):
         print(line)
-    if submission.decision is not None:
+    if submission.verdict is not None:
         if submission.model_version:
             print(f"model: registered {submission.model_name} version {submission.model_version}")
         else:
-            print("model: not registered: " + " ".join(submission.decision.get("reasons", [])))
+            print(f"model: not registered: {submission.verdict.reasons}")
     if submission.manifest:
         print(f"manifest: {submission.manifest}")
-    if state.status in {"Completed", "NotStarted", "Queued", "Preparing", "Starting", "Running", "Provisioning"}:
+    if submission.ok:
         return OK
     reason = f": {submission.error}" if submission.error else ""
     print(
@@ -235,7 +259,7 @@ def _print_submission(submission, azure, dry_run: bool) -> int:
 def _stop_on_sigterm() -> None:
     import signal
 
-    from mlops.commands.submit import Stop
+    from mlops.polling import Stop
 
     def stop(signum, frame):
         raise Stop()
@@ -243,11 +267,9 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def command_submit(args: argparse.Namespace) -> int:
-    from mlops.settings import load_azure_settings, load_pipeline_settings
-
-    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
-    workspace = _workspace(azure, args.dry_run)
+def command_submit(args: argparse.Namespace, context: Context) -> int:
+    azure, pipeline = context.settings(args.env)
+    workspace = context.workspace(azure, args.dry_run)
     from mlops.commands.submit import submit
 
     _stop_on_sigterm()
@@ -258,18 +280,20 @@ def command_submit(args: argparse.Namespace) -> int:
         wait_for_it=args.wait,
         timeout=args.timeout,
         poll=args.poll,
-        manifest=args.manifest,
+        manifest_path=args.manifest,
         report=_report,
     )
-    return _print_submission(submission, azure, args.dry_run)
+    return _print_submission(submission, azure)
 
 
-def command_promote(args: argparse.Namespace) -> int:
-    from mlops.settings import load_azure_settings, load_pipeline_settings
+def command_promote(args: argparse.Namespace, context: Context) -> int:
+    from mlops.settings import load_azure_settings
 
-    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
-    workspace = _workspace(azure, args.dry_run)
-    dev = _workspace(load_azure_settings(args.from_env), args.dry_run) if azure.ml_registry else None
+    azure, pipeline = context.settings(args.env)
+    workspace = context.workspace(azure, args.dry_run)
+    dev = None
+    if azure.ml_registry:
+        dev = context.workspace(load_azure_settings(args.from_env, context.root), args.dry_run)
     from mlops.commands.promote import promote
 
     _stop_on_sigterm()
@@ -287,37 +311,35 @@ def command_promote(args: argparse.Namespace) -> int:
     model = promotion.manifest["model"]
     print(f"promoting {model['name']} version {model['version']} from job {promotion.manifest['pipeline_job']}")
     if promotion.shared_model:
-        print(f"model shared to the registry: {promotion.shared_model}")
-    return _print_submission(promotion.submission, azure, args.dry_run)
+        print(f"model {'would be ' if args.dry_run else ''}shared to the registry: {promotion.shared_model}")
+    return _print_submission(promotion.submission, azure)
 
 
-def command_schedule(args: argparse.Namespace) -> int:
-    from mlops.settings import load_azure_settings, load_pipeline_settings
-
-    azure, pipeline = load_azure_settings(args.env), load_pipeline_settings()
-    workspace = _workspace(azure, args.dry_run)
+def command_schedule(args: argparse.Namespace, context: Context) -> int:
+    azure, pipeline = context.settings(args.env)
+    workspace = context.workspace(azure, args.dry_run)
     from mlops.commands.schedule import schedule
 
     scheduled = schedule(pipeline, azure, workspace)
     _print_registrations(scheduled.registrations)
-    verb = "Schedule" if scheduled.created else "Would schedule"
+    verb = "Would schedule" if args.dry_run else "Schedule"
     print(f"{verb} {scheduled.name} in {azure.workspace}: '{scheduled.cron}' (UTC)")
     return OK
 
 
-def command_infra(args: argparse.Namespace) -> int:
+def command_infra(args: argparse.Namespace, context: Context) -> int:
     import os
 
     from mlops.commands import infra
-    from mlops.settings import PROJECT_ROOT, load_azure_settings
+    from mlops.settings import load_azure_settings
 
-    azure = load_azure_settings(args.env)
+    azure = load_azure_settings(args.env, context.root)
     if args.action == "what-if":
-        command = infra.what_if(azure, PROJECT_ROOT, os.environ, dry_run=args.dry_run)
+        command = infra.what_if(azure, context.root, os.environ, dry_run=args.dry_run)
         if args.dry_run:
             print(shlex.join(command))
         return OK
-    outcome = infra.deploy(azure, PROJECT_ROOT, os.environ, dry_run=args.dry_run)
+    outcome = infra.deploy(azure, context.root, os.environ, dry_run=args.dry_run)
     for command in outcome.commands if args.dry_run else ():
         print(shlex.join(command))
     where = f"{outcome.deployment.resource_group} (deployment {outcome.deployment.name})"
@@ -341,13 +363,24 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    root: Path | None = None,
+    connect: Callable[[AzureSettings], Workspace] | None = None,
+) -> int:
+    """The CLI. ``root`` is the project (default: the one this package belongs to); ``connect`` replaces the SDK's
+    workspace, for tests."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # it announces every database migration at INFO
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # "experimental class" notices
+    if not args.verbose:
+        # A failed sign-in logs a block per credential it tried; our one error line says what to do instead.
+        logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    context = Context(root or default_root(), connect)
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args, context)
     except MlopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -15,20 +15,19 @@ from azure.ai.ml import Input, dsl, load_component, load_job
 from azure.ai.ml.entities import PipelineJob
 
 from mlops.errors import MlopsError
-from mlops.settings import PROJECT_ROOT, PipelineSettings
-
-COMPONENTS = PROJECT_ROOT / "components"
+from mlops.settings import PipelineSettings
 
 
-def components() -> dict[str, Any]:
-    """Fresh component objects, keyed by pipeline step (callers may set versions on them)."""
-    spec = importlib.util.spec_from_file_location("data_prep_component", COMPONENTS / "data_prep" / "component.py")
+def components(folder: Path) -> dict[str, Any]:
+    """Fresh component objects from the project's ``components/`` folder, keyed by pipeline step (callers may set
+    versions on them)."""
+    spec = importlib.util.spec_from_file_location("data_prep_component", folder / "data_prep" / "component.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return {
         "data_prep": module.data_prep_component(),
-        "train": load_component(source=COMPONENTS / "train" / "train.yaml"),
-        "evaluate": load_component(source=COMPONENTS / "evaluate" / "evaluate.yaml"),
+        "train": load_component(source=folder / "train" / "train.yaml"),
+        "evaluate": load_component(source=folder / "evaluate" / "evaluate.yaml"),
     }
 
 
@@ -43,7 +42,7 @@ def build_pipeline(
     On Azure ML, ``compute`` is the cluster, ``steps`` the registered components (so the job references them by
     name and version) and ``input_data`` the registered data asset (``azureml:name:version``).
     """
-    steps = steps or components()
+    steps = steps or components(settings.components)
 
     @dsl.pipeline(
         name="training_pipeline",

@@ -1,6 +1,7 @@
 """The project's settings, read once from ``config/`` into frozen objects that commands receive.
 
-Values are data: code never branches on an environment's name.
+Values are data: code never branches on an environment's name. The project root is a parameter everywhere (the
+CLI passes the folder it belongs to), so tests point the code at a temporary project without moving processes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Any
 from mlops import naming
 from mlops.errors import MlopsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+def default_root() -> Path:
+    """The project this package belongs to: what the CLI works on unless told otherwise."""
+    return Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class PipelineSettings:
     inputs: Mapping[str, Any]  # the pipeline's input values; input_data as an absolute path
     model_name: str
     root: Path
+
+    @property
+    def components(self) -> Path:
+        """The pipeline's steps, one folder each, and their shared environment."""
+        return self.root / "components"
 
     @property
     def mlruns(self) -> Path:
@@ -40,7 +49,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise MlopsError(f"{path} is not valid TOML: {error}") from None
 
 
-def load_pipeline_settings(root: Path = PROJECT_ROOT) -> PipelineSettings:
+def load_pipeline_settings(root: Path) -> PipelineSettings:
     path = root / "config" / "pipeline.toml"
     data = read_toml(path)
     inputs = data.get("inputs")
@@ -81,9 +90,7 @@ SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 REQUIRED = ("resource_group", "workspace", "location", "compute_cluster", "experiment", "data_asset")
 
 
-def load_azure_settings(
-    environment: str, root: Path = PROJECT_ROOT, environ: Mapping[str, str] = os.environ
-) -> AzureSettings:
+def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str] = os.environ) -> AzureSettings:
     """Read config/environments.toml for one environment; subscription and tenant come from the environment."""
     path = root / "config" / "environments.toml"
     data = read_toml(path)

@@ -43,10 +43,11 @@ class CliResult:
     stderr: str
 
 
-def run_main(capsys, *args: str) -> CliResult:
-    """The CLI's main() in this process: the SDK is imported once per test session, not once per command."""
+def run_main(capsys, *args: str, root: Path | None = None) -> CliResult:
+    """The CLI's main() in this process (on ``root``, default this project): the SDK is imported once per test
+    session, not once per command."""
     from mlops import cli
 
-    code = cli.main(list(args))
+    code = cli.main(list(args), root=root)
     captured = capsys.readouterr()
     return CliResult(code, captured.out, captured.err)

@@ -6,32 +6,26 @@ An asset whose name:version already exists is skipped, so a deploy with no chang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlops.assets import Asset, ReleaseAssets
-
-if TYPE_CHECKING:
-    from mlops.workspace import Workspace
+from mlops.workspace import Action, Workspace
 
 
 @dataclass(frozen=True)
 class Registration:
     asset: Asset
-    action: str  # "exists" | "registered" | "new" (looked up, not written) | "would register unless it exists"
+    action: Action
 
 
-def register(assets: ReleaseAssets, workspace: Workspace | None, *, write: bool = True) -> list[Registration]:
-    """With no workspace (--dry-run) nothing is looked up or written: the list says what would be registered.
-    With write=False each asset is looked up and nothing written: "new" is what a deploy would register."""
+def register(assets: ReleaseAssets, workspace: Workspace, *, write: bool = True) -> list[Registration]:
+    """Each asset looked up and, unless it exists, registered. With write=False nothing is written: "new" is what a
+    deploy would register. The dry-run workspace looks nothing up and plans every registration."""
     done = []
     for asset in assets.all():
-        if workspace is None:
-            done.append(Registration(asset, "would register unless it exists"))
-        elif workspace.exists(asset):
-            done.append(Registration(asset, "exists"))
+        if workspace.exists(asset):
+            done.append(Registration(asset, Action.EXISTS))
         elif write:
-            workspace.register(asset)
-            done.append(Registration(asset, "registered"))
+            done.append(Registration(asset, workspace.register(asset)))
         else:
-            done.append(Registration(asset, "new"))
+            done.append(Registration(asset, Action.NEW))
     return done

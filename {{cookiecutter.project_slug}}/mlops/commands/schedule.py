@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from mlops import provenance
 from mlops.assets import release_assets
+from mlops.azure_job import pipeline_job
 from mlops.commands.register import Registration, register
-from mlops.commands.submit import git_commit, pipeline_job
 from mlops.errors import MlopsError
 from mlops.settings import AzureSettings, PipelineSettings
-
-if TYPE_CHECKING:
-    from mlops.workspace import Workspace
+from mlops.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -20,10 +18,9 @@ class Scheduled:
     name: str
     cron: str
     registrations: list[Registration]
-    created: bool  # False for --dry-run
 
 
-def schedule(pipeline: PipelineSettings, azure: AzureSettings, workspace: Workspace | None) -> Scheduled:
+def schedule(pipeline: PipelineSettings, azure: AzureSettings, workspace: Workspace) -> Scheduled:
     if not azure.retraining_schedule:
         raise MlopsError(
             f"environment {azure.environment} has no retraining_schedule in config/environments.toml "
@@ -31,9 +28,7 @@ def schedule(pipeline: PipelineSettings, azure: AzureSettings, workspace: Worksp
         )
     assets = release_assets(pipeline, azure)
     registrations = register(assets, workspace)
-    tags = {"git_commit": git_commit(pipeline.root), "environment": azure.environment, "trigger": "schedule"}
+    tags = provenance.tags(pipeline.root, azure.environment, trigger="schedule")
     job = pipeline_job(pipeline, azure, assets, workspace, tags)
-    name = f"{azure.experiment}-retraining"
-    if workspace is not None:
-        workspace.schedule(name, job, azure.retraining_schedule)
-    return Scheduled(name, azure.retraining_schedule, registrations, workspace is not None)
+    name = workspace.schedule(f"{azure.experiment}-retraining", job, azure.retraining_schedule)
+    return Scheduled(name, azure.retraining_schedule, registrations)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlops.commands.register import Registration, register
 from mlops.errors import MlopsError
 from mlops.local.plan import build_plan
 from mlops.settings import AzureSettings, PipelineSettings
-
-if TYPE_CHECKING:
-    from mlops.workspace import Workspace
+from mlops.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def validate(
     overrides: Mapping[str, str] | None = None,
     workspace: Workspace | None = None,
 ) -> Validation:
-    """No workspace: no credentials, no network, the SDK builds and validates offline."""
+    """Without a workspace: no credentials, no network, the SDK builds and validates offline."""
     from mlops.pipeline import build_pipeline, local_spec
 
     job = build_pipeline(pipeline, compute=azure.compute)

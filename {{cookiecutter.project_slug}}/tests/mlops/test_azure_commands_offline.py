@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_project, mlops, run_main
+from mlops.settings import default_root
+from tests.conftest import run_main
 
 # No subscription, and a proxy that refuses every connection: any credential lookup or network use would fail.
 OFFLINE = {
@@ -24,7 +26,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     for key, value in OFFLINE.items():
         monkeypatch.setenv(key, value)
 
-    return lambda *args: run_main(capsys, *args)
+    return lambda *args, root=None: run_main(capsys, *args, root=root)
 
 
 def test_validate_passes_for_the_project(offline) -> None:
@@ -46,18 +48,17 @@ def test_validate_catches_literals_the_sdk_accepts(offline, override: str, messa
     assert message in result.stderr
 
 
-@pytest.mark.slow
-def test_validate_catches_a_folder_wired_into_a_file_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through the real entry point, in a copy of the project whose evaluate spec declares the wrong type."""
-    for key, value in OFFLINE.items():
-        monkeypatch.setenv(key, value)
-    project = copy_project(tmp_path / "project")
+def test_validate_catches_a_folder_wired_into_a_file_input(offline, tmp_path: Path) -> None:
+    """In a copy of the project whose evaluate spec declares the wrong type."""
+    project = tmp_path / "project"
+    for folder in ("components", "config", "data", "mlops"):
+        shutil.copytree(default_root() / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__"))
     spec = project / "components" / "evaluate" / "evaluate.yaml"
     text = spec.read_text()
     changed = re.sub(r"(prepped_data:\s*\n\s*type:\s*)uri_folder", r"\1uri_file", text, count=1)
     assert changed != text
     spec.write_text(changed)
-    result = mlops(project, "validate", "--env", "dev")
+    result = offline("validate", "--env", "dev", root=project)
     assert result.returncode == 1
     assert "is a uri_file but is wired to data_prep.prepped_data, a uri_folder" in result.stderr
 

@@ -6,12 +6,14 @@ import pytest
 
 from mlops.local.plan import Upstream, build_plan
 from mlops.pipeline import build_pipeline, local_spec
-from mlops.settings import PROJECT_ROOT, load_pipeline_settings
+from mlops.settings import default_root, load_pipeline_settings
+
+ROOT = default_root()
 
 
 @pytest.fixture(scope="module")
 def job():
-    return build_pipeline(load_pipeline_settings(), compute="cpu-cluster")
+    return build_pipeline(load_pipeline_settings(ROOT), compute="cpu-cluster")
 
 
 def test_nodes_and_their_components(job) -> None:
@@ -36,9 +38,9 @@ def test_wiring(job) -> None:
 
 
 def test_pipeline_inputs_types_and_defaults(job) -> None:
-    settings = load_pipeline_settings()
+    settings = load_pipeline_settings(ROOT)
     assert job.inputs["input_data"].type == "uri_file"
-    assert job.inputs["input_data"]._data.path == str(PROJECT_ROOT / "data" / "penguins.csv")
+    assert job.inputs["input_data"]._data.path == str(ROOT / "data" / "penguins.csv")
     expected_types = {
         "target_column": "string",
         "task": "string",
@@ -60,11 +62,11 @@ def test_builds_and_validates_offline(job) -> None:
 
 
 def test_the_local_plan_of_the_project_pipeline(job) -> None:
-    plan = build_plan(local_spec(job), PROJECT_ROOT)
+    plan = build_plan(local_spec(job), ROOT)
     assert plan.order() == ["data_prep", "train", "evaluate"]
     assert plan.outputs == {
         "model": Upstream("train", "model_output"),
         "evaluation": Upstream("evaluate", "evaluation"),
     }
-    assert plan.steps["train"].inputs["n_estimators"] == load_pipeline_settings().inputs["n_estimators"]
+    assert plan.steps["train"].inputs["n_estimators"] == load_pipeline_settings(ROOT).inputs["n_estimators"]
     assert "baseline_model" not in plan.steps["evaluate"].inputs  # optional and unset: its $[[...]] part is dropped

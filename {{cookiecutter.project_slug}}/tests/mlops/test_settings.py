@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from mlops.errors import MlopsError
-from mlops.settings import PROJECT_ROOT, load_azure_settings
+from mlops.settings import default_root, load_azure_settings
 
 SUBSCRIPTION = "12345678-1234-1234-1234-123456789abc"
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    shutil.copytree(default_root() / "config", tmp_path / "config")
     return tmp_path
 
 

@@ -1,7 +1,8 @@
-"""The one module that talks to Azure ML: an MLClient for one environment, and the few operations commands need.
+"""The workspace on azure-ai-ml: the one module that talks to Azure ML, for one environment.
 
 SDK exceptions stop here: authentication, permission and not-found errors become an MlopsError that says what to
-do, so commands and the CLI never see azure-core types.
+do, so commands and the CLI never see azure-core types. tests/azure_double proves this module against a test double
+of the workspace API, through the real SDK over HTTPS.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import contextlib
 import io
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +23,13 @@ from azure.identity import DefaultAzureCredential
 from mlops.assets import Asset
 from mlops.errors import MlopsError
 from mlops.settings import AzureSettings
+from mlops.workspace.interface import Action, JobState, JobStatus
 
 AUTHENTICATION_HELP = (
     "Azure did not accept the credentials. On a laptop run `az login` (and `az account set -s <subscription>`); in "
     "GitHub Actions log in with azure/login using OIDC (the job needs `permissions: id-token: write`); in Azure "
     "DevOps run the command in an AzureCLI@2 task on a workload identity federation service connection"
 )
-TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding", "Paused"})
-
-
-@dataclass(frozen=True)
-class JobState:
-    name: str
-    status: str
-    studio_url: str | None
-    steps: Mapping[str, str]  # pipeline step -> status
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
 
 
 @contextlib.contextmanager
@@ -64,16 +52,13 @@ def azure_errors(settings: AzureSettings, doing: str) -> Iterator[None]:
         raise MlopsError(f"{doing}: Azure answered {error.status_code}: {_first_line(error)}") from None
 
 
-def _status(status: object) -> str:
-    """The SDK returns a str enum for some statuses and a plain string for others: always the plain value."""
-    return str(getattr(status, "value", status))
-
-
 def _first_line(error: Exception) -> str:
     return str(getattr(error, "message", None) or error).strip().splitlines()[0]
 
 
-class Workspace:
+class AzureWorkspace:
+    dry_run = False
+
     def __init__(self, settings: AzureSettings, client: MLClient) -> None:
         self.settings = settings
         self.client = client
@@ -87,11 +72,13 @@ class Workspace:
                 return False
         return True
 
-    def register(self, asset: Asset) -> None:
+    def register(self, asset: Asset) -> Action:
         with azure_errors(self.settings, f"registering {asset.versioned.kind} {asset.reference}"):
             self._operations(asset.versioned.kind).create_or_update(asset.entity)
+        return Action.REGISTERED
 
-    def component(self, name: str, version: str) -> Any:
+    def component(self, asset: Asset) -> Any:
+        name, version = asset.versioned.name, asset.versioned.version
         with azure_errors(self.settings, f"reading component {name}:{version}"):
             return self.client.components.get(name=name, version=version)
 
@@ -109,17 +96,17 @@ class Workspace:
             result = self.client.jobs.validate(job)
         return [f"{where}: {message}" for where, message in (result.error_messages or {}).items()]
 
-    def submit(self, job: PipelineJob, experiment: str) -> JobState:
+    def submit(self, job: PipelineJob) -> JobState:
         with azure_errors(self.settings, "submitting the pipeline"):
-            created = self.client.jobs.create_or_update(job, experiment_name=experiment)
-        return JobState(created.name, _status(created.status or "NotStarted"), created.studio_url, {})
+            created = self.client.jobs.create_or_update(job, experiment_name=job.experiment_name)
+        return JobState(created.name, JobStatus.parse(created.status or "NotStarted"), created.studio_url)
 
     def state(self, name: str) -> JobState:
         with azure_errors(self.settings, f"reading job {name}"):
             job = self.client.jobs.get(name)
             children = self.client.jobs.list(parent_job_name=name)
-            steps = {child.display_name or child.name: _status(child.status) for child in children}
-        return JobState(job.name, _status(job.status), job.studio_url, steps)
+            steps = {child.display_name or child.name: JobStatus.parse(child.status) for child in children}
+        return JobState(job.name, JobStatus.parse(job.status), job.studio_url, steps)
 
     def failure(self, name: str) -> str:
         """Why a finished job failed, as Azure ML recorded it (the SDK's Job entity has no error field)."""
@@ -177,7 +164,7 @@ class Workspace:
         ]
 
 
-def connect(settings: AzureSettings, credential: Any = None, **client_kwargs: Any) -> Workspace:
+def connect(settings: AzureSettings, credential: Any = None, **client_kwargs: Any) -> AzureWorkspace:
     """An MLClient for the environment's workspace. DefaultAzureCredential covers `az login`, GitHub's azure/login
     (OIDC), Azure DevOps' AzureCLI@2 task and managed identities; no secret is ever read from a file."""
     credential = credential or DefaultAzureCredential(exclude_interactive_browser_credential=True)
@@ -185,4 +172,4 @@ def connect(settings: AzureSettings, credential: Any = None, **client_kwargs: An
     client = MLClient(
         credential, settings.require_subscription(), settings.resource_group, settings.workspace, **client_kwargs
     )
-    return Workspace(settings, client)
+    return AzureWorkspace(settings, client)

@@ -1,0 +1,69 @@
+"""`mlops promote`: exactly what passed in dev, to prod; a checkout that differs is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlops.settings import default_root, load_azure_settings
+from tests.mlops.commands.test_submit import evaluation
+
+PROD = load_azure_settings("prod", default_root(), {})
+
+
+def released(azure, tmp_path: Path) -> dict:
+    azure.workspace("dev").script_job(["Completed"], outputs=evaluation())
+    manifest = tmp_path / "manifest.json"
+    result = azure.run("submit", "--env", "dev", "--wait", "--poll", "0", "--manifest", str(manifest))
+    assert result.returncode == 0, result.stderr
+    return json.loads(manifest.read_text())
+
+
+def test_prod_registers_the_same_versions_and_runs_them(azure, tmp_path: Path) -> None:
+    manifest = released(azure, tmp_path)
+    result = azure.run("promote", "--env", "prod", "--manifest", str(tmp_path / "manifest.json"))
+    assert result.returncode == 0, result.stderr
+    model = manifest["model"]
+    assert f"promoting {model['name']} version {model['version']} from job {manifest['pipeline_job']}" in result.stdout
+    prod = azure.workspace("prod")
+    (fake_job,) = prod.jobs.values()
+    for step, component in manifest["components"].items():
+        node = fake_job.job.jobs[step]
+        assert (node.component.name, node.component.version) == (component["name"], component["version"])
+    assert fake_job.job.tags["environment"] == "prod"
+    if PROD.ml_registry:
+        assert (model["name"], model["version"]) in azure.fake.registries[PROD.ml_registry]
+
+
+def test_a_checkout_that_differs_from_the_manifest_is_refused(azure, tmp_path: Path) -> None:
+    manifest = released(azure, tmp_path)
+    manifest["components"]["train"]["version"] = "0" * 16
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = azure.run("promote", "--env", "prod", "--manifest", str(tmp_path / "manifest.json"))
+    assert result.returncode == 2
+    assert f"train: manifest {'0' * 16}, checkout" in result.stderr
+    assert f"check out commit {manifest['commit']}" in result.stderr
+    assert azure.workspace("prod").writes == []
+
+
+def test_a_dev_run_that_promoted_nothing_has_nothing_to_promote(azure, tmp_path: Path) -> None:
+    decision = {"promote": False, "reasons": ["f1_macro 0.5 is below the threshold 0.9"]}
+    azure.workspace("dev").script_job(["Completed"], outputs=evaluation(decision))
+    manifest = tmp_path / "manifest.json"
+    azure.run("submit", "--env", "dev", "--wait", "--poll", "0", "--manifest", str(manifest))
+    result = azure.run("promote", "--env", "prod", "--manifest", str(manifest))
+    assert result.returncode == 2
+    assert "promoted no model: nothing to promote. f1_macro 0.5 is below" in result.stderr
+
+
+def test_the_whole_cd_path_rehearses_offline(azure, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    assert azure.run("submit", "--env", "dev", "--dry-run", "--manifest", str(manifest)).returncode == 0
+    rehearsed = azure.run("promote", "--env", "prod", "--manifest", str(manifest), "--dry-run")
+    assert rehearsed.returncode == 0, rehearsed.stderr
+    assert "Would submit to" in rehearsed.stdout
+    assert azure.fake.workspaces == {}, "a dry run connected to a workspace"
+
+    refused = azure.run("promote", "--env", "prod", "--manifest", str(manifest))
+    assert refused.returncode == 2
+    assert "was written by a dry run" in refused.stderr

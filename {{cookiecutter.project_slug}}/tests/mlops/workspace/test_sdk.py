@@ -1,0 +1,174 @@
+"""The SDK adapter (mlops/workspace/sdk.py) through the real azure-ai-ml over HTTPS, against the workspace TEST
+DOUBLE (tests/azure_double): every SDK call the adapter makes, at least once, and the errors it translates.
+
+Commands are tested against the in-memory fake (tests/mlops/commands/); these tests prove that the adapter keeps the
+fake's contract when Azure's API is on the other end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from mlops import evaluation, provenance
+from mlops.assets import release_assets
+from mlops.azure_job import pipeline_job
+from mlops.commands.register import register
+from mlops.errors import MlopsError
+from mlops.settings import default_root, load_azure_settings, load_pipeline_settings
+from mlops.workspace import Action, JobStatus, sdk
+from tests.azure_double.fixture import WorkspaceDouble
+
+DECISION = {"promote": True, "primary_metric": "f1_macro", "value": 0.97, "threshold": 0.9, "reasons": ["ok"]}
+METRICS = {"accuracy": 0.98, "f1_macro": 0.97}
+
+
+@pytest.fixture
+def adapter(workspace_double: WorkspaceDouble):
+    """The adapter for `dev`, pointed at the double, with retries fast enough for tests."""
+    settings = dataclasses.replace(
+        load_azure_settings("dev", default_root(), {"AZURE_SUBSCRIPTION_ID": workspace_double.subscription_id}),
+        resource_group=workspace_double.resource_group,
+        workspace=workspace_double.workspace_name,
+    )
+    yield sdk.connect(
+        settings, credential=workspace_double.credential, retry_backoff_factor=0.01, **workspace_double.client_kwargs
+    )
+    assert workspace_double.foreign_hosts == [], "a request left the machine"
+    assert workspace_double.errors == [], workspace_double.errors
+    assert [(r.method, r.path) for r in workspace_double.unknown] == []
+
+
+def assets(adapter):
+    return release_assets(load_pipeline_settings(default_root()), adapter.settings)
+
+
+def submitted(adapter, workspace_double: WorkspaceDouble):
+    """Register the release assets and submit the project's pipeline: the job as the double stored it."""
+    released = assets(adapter)
+    register(released, adapter)
+    pipeline = load_pipeline_settings(default_root())
+    job = pipeline_job(pipeline, adapter.settings, released, adapter, provenance.tags(pipeline.root, "dev"))
+    state = adapter.submit(job)
+    return state, workspace_double.jobs[state.name]
+
+
+def test_registering_uploads_once_and_a_lookup_finds_every_asset(adapter, workspace_double) -> None:
+    released = assets(adapter)
+    assert not any(adapter.exists(asset) for asset in released.all())
+    assert [adapter.register(asset) for asset in released.all()] == [Action.REGISTERED] * 5
+    assert all(adapter.exists(asset) for asset in released.all())
+    assert workspace_double.bytes_uploaded() > 0
+    for step, asset in released.components.items():
+        fetched = adapter.component(asset)
+        assert (fetched.name, fetched.version) == (asset.versioned.name, asset.versioned.version), step
+
+
+def test_the_submitted_job_references_components_and_data_by_name_and_version(adapter, workspace_double) -> None:
+    state, stored = submitted(adapter, workspace_double)
+    assert state.status is JobStatus.NOT_STARTED
+    properties = stored["properties"]
+    released = assets(adapter)
+    for step, asset in released.components.items():
+        component_id = properties["jobs"][step]["componentId"]
+        assert component_id.endswith(f"/components/{asset.versioned.name}/versions/{asset.versioned.version}")
+    body = json.dumps(properties)
+    assert "@latest" not in body
+    assert "azureml_anonymous" not in body
+    assert properties["experimentName"] == adapter.settings.experiment
+    assert properties["settings"]["default_compute"].endswith(adapter.settings.compute)
+    data = released.data.versioned
+    assert properties["inputs"]["input_data"]["uri"].endswith(f"/data/{data.name}/versions/{data.version}")
+
+
+def test_states_follow_the_job_and_its_steps(adapter, workspace_double) -> None:
+    workspace_double.script_job(["Running", "Completed"])
+    state, _ = submitted(adapter, workspace_double)
+    running = adapter.state(state.name)
+    assert running.status is JobStatus.RUNNING
+    assert set(running.steps) == {"data_prep", "train", "evaluate"}
+    assert adapter.state(state.name).status is JobStatus.COMPLETED
+
+
+def test_a_failed_job_reports_the_reason_azure_ml_recorded(adapter, workspace_double) -> None:
+    workspace_double.script_job(["Failed"], error="train.py exited with code 1")
+    state, _ = submitted(adapter, workspace_double)
+    assert adapter.state(state.name).status is JobStatus.FAILED
+    assert adapter.failure(state.name) == "train.py exited with code 1"
+
+
+def test_cancel_stops_the_job(adapter, workspace_double) -> None:
+    workspace_double.script_job(["Running"])
+    state, _ = submitted(adapter, workspace_double)
+    adapter.cancel(state.name)
+    assert adapter.state(state.name).status is JobStatus.CANCELED
+    adapter.cancel("never_created")  # stopped before the job existed: nothing to cancel, no error
+
+
+def test_the_evaluation_is_downloaded_and_the_model_registered_from_the_job(adapter, workspace_double) -> None:
+    files = {"decision.json": json.dumps(DECISION).encode(), "metrics.json": json.dumps(METRICS).encode()}
+    workspace_double.script_job(["Completed"], outputs={"evaluation": files})
+    state, _ = submitted(adapter, workspace_double)
+    adapter.state(state.name)
+    verdict = evaluation.read(adapter, state.name)
+    assert (dict(verdict.decision), dict(verdict.metrics)) == (DECISION, METRICS)
+
+    version = evaluation.register_model(adapter, "churn", state.name, verdict, {"git_commit": "abc"})
+    properties = workspace_double.models[f"churn:{version}"]["properties"]
+    assert properties["modelType"] == "mlflow_model"
+    assert properties["modelUri"].endswith(f"jobs/{state.name}/outputs/model")
+    assert properties["tags"]["pipeline_job"] == state.name
+    assert properties["tags"]["metric_f1_macro"] == "0.97"
+
+
+def test_compute_and_validation_read_the_workspace(adapter, workspace_double) -> None:
+    compute = adapter.settings.compute
+    with pytest.raises(MlopsError, match=r"not found in workspace mlw-test\. Deploy the infrastructure"):
+        adapter.compute(compute)
+    workspace_double.add_compute(compute, max_nodes=4)
+    assert adapter.compute(compute) == f"{compute}: amlcompute, Standard_DS3_v2, 0-4 nodes"
+    from mlops.pipeline import build_pipeline
+
+    job = build_pipeline(load_pipeline_settings(default_root()), compute=adapter.settings.compute)
+    assert adapter.validate_pipeline(job) == []
+    assert workspace_double.writes() == []
+
+
+def test_the_schedule_runs_registered_components(adapter, workspace_double) -> None:
+    released = assets(adapter)
+    register(released, adapter)
+    pipeline = load_pipeline_settings(default_root())
+    job = pipeline_job(pipeline, adapter.settings, released, adapter, {"trigger": "schedule"})
+    assert adapter.schedule("retraining", job, "0 3 * * 1") == "retraining"
+    (schedule,) = workspace_double.schedules.values()
+    assert schedule["properties"]["trigger"]["expression"] == "0 3 * * 1"
+    assert "componentId" in json.dumps(schedule)
+
+
+def test_an_authentication_failure_says_how_to_sign_in(adapter, workspace_double) -> None:
+    workspace_double.fail_next(r"/environments/", 401, times=5)
+    with pytest.raises(MlopsError) as raised:
+        adapter.exists(assets(adapter).environment)
+    for hint in ("az login", "azure/login", "AzureCLI@2"):
+        assert hint in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttling_and_unavailability_are_retried(adapter, workspace_double, status: int) -> None:
+    workspace_double.fail_next(r"/components/", status, times=2)
+    register(assets(adapter), adapter)
+    answered = [r.status for r in workspace_double.requests if "/components/" in r.path]
+    assert answered[:2] == [status, status]
+
+
+def test_terminal_states_are_azure_ml_s(adapter) -> None:
+    """One table of terminal states, checked against the SDK's own (an independent source)."""
+    from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
+
+    from mlops.workspace.interface import TERMINAL
+
+    assert {status.value for status in TERMINAL} - {JobStatus.NOT_SUBMITTED.value} == set(
+        RunHistoryConstants.TERMINAL_STATUSES
+    )
