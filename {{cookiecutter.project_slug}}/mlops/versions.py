@@ -1,14 +1,19 @@
 """Versions by content: the same component, environment or data file gets the same version on any machine.
 
 A version is a short hash of what Azure ML would run: for an environment, its image and conda file; for a
-component, its spec without the version, its code folder's files (minus what `.amlignore`, or else `.gitignore`,
-excludes: Azure ML does not upload those either) and its environment's version; for data, the file's bytes.
-Absolute paths never enter a hash, so a checkout in another folder gives the same versions.
+component, its spec without the version, the files of its code folder that Azure ML uploads, and its environment's
+version; for data, the file's bytes. Absolute paths never enter a hash, so a checkout in another folder gives the
+same versions.
+
+Which files Azure ML uploads is decided the way azure-ai-ml decides it for a component's code: the `.amlignore` at
+the code folder's root (or else its `.gitignore`) read as gitignore patterns, the last matching pattern winning
+(`!negations` included), plus `__pycache__`; every file is matched by its path relative to the folder. A table test
+(tests/mlops/test_versions.py) holds this module to the SDK's own file list, so the local snapshot, the version and
+Azure's upload contain the same files.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -16,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pathspec
+
 CHUNK = 1 << 20
 LENGTH = 16  # hex characters: short enough to read, long enough never to collide in one workspace
-ALWAYS_IGNORED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
+COMPONENT_IGNORES = ("__pycache__",)  # what azure-ai-ml adds to a component code folder's ignore file
+CACHES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")  # never part of a data folder's content
 
 
 def short(digest: str) -> str:
@@ -26,35 +34,24 @@ def short(digest: str) -> str:
 
 
 def ignore_patterns(folder: Path) -> list[str]:
+    """The ignore file's lines (the first of .amlignore and .gitignore at the folder's root), then the SDK's own."""
     for name in (".amlignore", ".gitignore"):
         file = folder / name
         if file.is_file():
-            lines = file.read_text(encoding="utf-8").splitlines()
-            return [*ALWAYS_IGNORED, *(line.strip() for line in lines if line.strip() and not line.startswith("#"))]
-    return list(ALWAYS_IGNORED)
-
-
-def _ignored(relative: str, patterns: list[str]) -> bool:
-    parts = relative.split("/")
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if "/" in pattern.strip("/"):
-            if fnmatch.fnmatch(relative, pattern.lstrip("/")) or relative.startswith(pattern.lstrip("/") + "/"):
-                return True
-        elif any(fnmatch.fnmatch(part, pattern.lstrip("/")) for part in parts):
-            return True
-    return False
+            return [*file.read_text(encoding="utf-8").splitlines(), *COMPONENT_IGNORES]
+    return list(COMPONENT_IGNORES)
 
 
 def _files(folder: Path, patterns: list[str]) -> Iterator[tuple[str, Path]]:
+    spec = pathspec.PathSpec.from_lines("gitignore", patterns)
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
-        if path.is_file() and not _ignored(relative, patterns):
+        if path.is_file() and not spec.match_file(relative):
             yield relative, path
 
 
 def code_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """The files Azure ML would upload from a code folder, as (relative posix path, path), in a stable order."""
+    """The files Azure ML uploads from a component's code folder, as (relative posix path, path), in a stable order."""
     return _files(folder, ignore_patterns(folder))
 
 
@@ -79,7 +76,7 @@ def code_hash(folder: Path) -> str:
 
 def content_hash(path: Path) -> str:
     """A file's bytes, or a folder's relative file names and bytes (caches and bytecode excluded): for data."""
-    return file_hash(path) if path.is_file() else _tree_hash(_files(path, list(ALWAYS_IGNORED)))
+    return file_hash(path) if path.is_file() else _tree_hash(_files(path, list(CACHES)))
 
 
 def _canonical(value: Any) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlops.versions import code_hash, component_version, data_version, environment_version
+import pytest
+
+from mlops.versions import code_files, code_hash, component_version, data_version, environment_version
 
 ENV = environment_version("steps", "image:1", {"dependencies": ["python=3.11"]})
 SPEC = {"name": "train", "version": "1", "command": "python train.py", "inputs": {"n": {"type": "integer"}}}
@@ -21,6 +23,37 @@ def test_same_content_same_version_in_any_folder(tmp_path: Path) -> None:
     a, b = make_code(tmp_path / "a"), make_code(tmp_path / "elsewhere" / "b")
     assert code_hash(a) == code_hash(b)
     assert component_version(SPEC, a, ENV) == component_version({**SPEC, "version": "7", "code": str(b)}, b, ENV)
+
+
+# (ignore file, files in the code folder): each case is compared with the files azure-ai-ml itself uploads.
+IGNORE_CASES = {
+    "anchored": ("/build\n", ["build/x.py", "src/build/y.py", "train.py"]),
+    "folder-pattern": ("build/\n", ["build/x.py", "src/build/y.py", "build.py"]),
+    "one-level-glob": ("docs/*.md\n", ["docs/a.md", "docs/sub/b.md", "a.md"]),
+    "negation": ("*.log\n!keep.log\n", ["run.log", "keep.log", "logs/keep.log", "logs/other.log"]),
+    "double-star": ("**/keep/*.py\n", ["keep/a.py", "x/keep/b.py", "x/keep/y/c.py", "keep.py"]),
+    "middle-double-star": ("a/**/b.txt\n", ["a/b.txt", "a/x/y/b.txt", "c/a/b.txt"]),
+    "comments-and-blanks": ("# notes\n\n*.tmp\n", ["x.tmp", "# notes", "y.py"]),
+    "caches": ("*.csv\n", ["__pycache__/m.cpython-311.pyc", "pkg/__pycache__/n.pyc", "stray.pyc", "d.csv"]),
+    "negated-cache": ("!__pycache__\n", ["__pycache__/m.pyc", "m.py"]),
+    "no-ignore-file": (None, ["__pycache__/m.pyc", "stray.pyc", ".gitignore_not", "m.py"]),
+}
+
+
+@pytest.mark.parametrize(("ignore", "files"), IGNORE_CASES.values(), ids=IGNORE_CASES.keys())
+@pytest.mark.parametrize("ignore_name", [".amlignore", ".gitignore"])
+def test_code_files_are_what_azure_ml_uploads(tmp_path: Path, ignore_name: str, ignore: str | None, files) -> None:
+    from azure.ai.ml._utils._asset_utils import get_upload_files_from_folder
+    from azure.ai.ml.entities._component.code import ComponentIgnoreFile
+
+    code = tmp_path / "code"
+    for relative in files:
+        (code / relative).parent.mkdir(parents=True, exist_ok=True)
+        (code / relative).write_text(relative)
+    if ignore is not None:
+        (code / ignore_name).write_text(ignore)
+    uploaded = get_upload_files_from_folder(code, ignore_file=ComponentIgnoreFile(code))
+    assert [relative for relative, _ in code_files(code)] == sorted(remote for _, remote in uploaded)
 
 
 def test_ignored_files_and_caches_do_not_count(tmp_path: Path) -> None:
