@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mlops.assets import ReleaseAssets
+from mlops.evaluation import OUTPUT as EVALUATION
 from mlops.settings import AzureSettings, PipelineSettings
+
+DEFAULT_DATASTORE = "workspaceblobstore"  # every workspace's default blob datastore
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
@@ -31,4 +34,7 @@ def pipeline_job(
     job.tags = dict(tags)
     # Named here, not by the service, so that a stop even while the job is being created can cancel it.
     job.name = f"{azure.experiment.replace('-', '_')}_{uuid.uuid4().hex[:12]}"
+    # Where the evaluation lands, set explicitly, so that submit reads it back from a known place instead of
+    # depending on how the SDK searches for an output that has no path.
+    job.outputs[EVALUATION].path = f"azureml://datastores/{DEFAULT_DATASTORE}/paths/mlops/{job.name}/{EVALUATION}/"
     return job

@@ -105,9 +105,11 @@ class Context:
         azure.require_subscription()  # before the SDK's import: a missing variable is reported at once
         if self.connect is not None:
             return self.connect(azure)
+        from mlops.commands.infra import permissions_settle_by
         from mlops.workspace import sdk
 
-        return sdk.connect(azure)
+        settle_by = permissions_settle_by(self.root, azure.environment)  # right after infra/ assigned roles
+        return sdk.connect(azure, permissions_settle_by=settle_by, progress=_progress)
 
     def settings(self, environment: str):
         from mlops.settings import load_azure_settings, load_pipeline_settings
@@ -216,6 +218,10 @@ def command_register(args: argparse.Namespace, context: Context) -> int:
     return OK
 
 
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _report(state) -> None:
     steps = ", ".join(f"{step} {status}" for step, status in state.steps.items())
     print(f"  {state.name}: {state.status}" + (f" ({steps})" if steps else ""), file=sys.stderr, flush=True)
@@ -311,7 +317,10 @@ def command_promote(args: argparse.Namespace, context: Context) -> int:
     model = promotion.manifest["model"]
     print(f"promoting {model['name']} version {model['version']} from job {promotion.manifest['pipeline_job']}")
     if promotion.shared_model:
-        print(f"model {'would be ' if args.dry_run else ''}shared to the registry: {promotion.shared_model}")
+        from mlops.workspace import Action
+
+        said = {Action.EXISTS: "already in the registry", Action.PLANNED: "would be shared to the registry"}
+        print(f"model {said.get(promotion.shared, 'shared to the registry')}: {promotion.shared_model}")
     return _print_submission(promotion.submission, azure)
 
 

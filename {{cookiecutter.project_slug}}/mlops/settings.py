@@ -76,6 +76,7 @@ class AzureSettings:
     data_asset: str
     retraining_schedule: str | None
     ml_registry: str | None  # set when models move to prod through an Azure ML registry
+    storage_account: str | None = None  # the workspace's default storage, named in permission errors
 
     def require_subscription(self) -> str:
         if not self.subscription_id:
@@ -122,4 +123,5 @@ def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str]
         data_asset=table["data_asset"],
         retraining_schedule=schedule,
         ml_registry=table.get("ml_registry"),
+        storage_account=table.get("storage_account"),
     )

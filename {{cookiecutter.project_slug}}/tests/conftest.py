@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.azure_double.fixture import workspace_double  # noqa: F401 - the Azure ML test double, for every test
+from tests.azure_double.fixture import fast_storage_retries, workspace_double  # noqa: F401 - the Azure ML test double
 
 PROJECT = Path(__file__).parents[1]
 

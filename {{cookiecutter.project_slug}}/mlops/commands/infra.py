@@ -9,8 +9,11 @@ does nothing: CD calls it on every push to main and pays for a deployment only w
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,10 @@ from mlops.versions import content_hash, short
 
 TEMPLATE = Path("infra") / "main.bicep"
 NOT_FOUND = "DeploymentNotFound"
+# Azure documents up to 10 minutes before a new role assignment takes effect. Commands run within that time after a
+# deployment (CD's next steps) retry permission errors until it has passed, instead of failing at once.
+ROLE_PROPAGATION = 600.0
+STATE = Path(".mlops")  # git-ignored: what this checkout deployed last, per environment
 
 
 @dataclass(frozen=True)
@@ -96,4 +103,29 @@ def deploy(azure: AzureSettings, root: Path, environ: Mapping[str, str], dry_run
             f"deploying infra/ to {planned.resource_group} failed: {_last_line(created.stderr)} "
             f"(details: az deployment operation group list -g {planned.resource_group} -n {planned.name})"
         )
+    record_deployment(root, planned, azure.environment)
     return Outcome(planned, "deployed", (tuple(show), tuple(create)))
+
+
+def _state_file(root: Path, environment: str) -> Path:
+    return root / STATE / f"infra-{environment}.json"
+
+
+def record_deployment(root: Path, deployment: Deployment, environment: str, now: float | None = None) -> None:
+    """Note when infra/ (and so its role assignments) was last deployed from this checkout."""
+    path = _state_file(root, environment)
+    path.parent.mkdir(exist_ok=True)
+    record = {"deployment": deployment.name, "deployed_at": time.time() if now is None else now}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def permissions_settle_by(root: Path, environment: str, now: float | None = None) -> float | None:
+    """Until when permission errors may still be role assignments taking effect; None when none were made lately."""
+    try:
+        record = json.loads(_state_file(root, environment).read_text(encoding="utf-8"))
+        settle_by = float(record["deployed_at"]) + ROLE_PROPAGATION
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return settle_by if settle_by > (time.time() if now is None else now) else None

@@ -18,14 +18,15 @@ from mlops.assets import release_assets
 from mlops.commands.submit import Submission, submit
 from mlops.errors import MlopsError
 from mlops.settings import AzureSettings, PipelineSettings
-from mlops.workspace import JobState, Workspace
+from mlops.workspace import Action, JobState, Workspace
 
 
 @dataclass
 class Promotion:
     manifest: dict[str, Any]
     submission: Submission
-    shared_model: str | None = None
+    shared_model: str | None = None  # the model's URI in the registry
+    shared: Action | None = None  # registered now, already there (a re-run), or planned (a dry run)
 
 
 def promote(
@@ -50,11 +51,12 @@ def promote(
             "this checkout does not rebuild what passed in dev (" + "; ".join(found) + "): check out commit "
             f"{released.get('commit')} or run the dev stage again"
         )
-    shared = None
+    shared = uri = None
     if prod.ml_registry:
         if dev is None:
             raise MlopsError("promoting through a registry needs the dev workspace too (AZURE_SUBSCRIPTION_ID for dev)")
         model = released["model"]
         shared = dev.share_model(model["name"], model["version"], prod.ml_registry)
+        uri = f"azureml://registries/{prod.ml_registry}/models/{model['name']}/versions/{model['version']}"
     submission = submit(pipeline, prod, workspace, wait_for_it=wait_for_it, timeout=timeout, poll=poll, report=report)
-    return Promotion(released, submission, shared)
+    return Promotion(released, submission, uri, shared)

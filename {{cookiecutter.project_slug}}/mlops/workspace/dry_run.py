@@ -69,6 +69,6 @@ class DryRunWorkspace:
         self.planned.append(f"create or update schedule {name} ({cron}, UTC)")
         return name
 
-    def share_model(self, name: str, version: str, registry: str) -> str:
+    def share_model(self, name: str, version: str, registry: str) -> Action:
         self.planned.append(f"share model {name}:{version} to registry {registry} unless it is there")
-        return f"azureml://registries/{registry}/models/{name}/versions/{version}"
+        return Action.PLANNED

@@ -126,6 +126,6 @@ class Workspace(Protocol):
 
     def schedule(self, name: str, job: PipelineJob, cron: str) -> str: ...
 
-    def share_model(self, name: str, version: str, registry: str) -> str:
-        """Copy a workspace model into an Azure ML registry; returns its registry URI."""
+    def share_model(self, name: str, version: str, registry: str) -> Action:
+        """Copy a workspace model into an Azure ML registry unless it is there (EXISTS): re-running CD is safe."""
         ...

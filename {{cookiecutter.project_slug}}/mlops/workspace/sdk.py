@@ -10,128 +10,252 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.ai.ml import MLClient
 from azure.ai.ml.entities import CronTrigger, JobSchedule, Model, PipelineJob
-from azure.ai.ml.exceptions import JobException
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
-from azure.identity import DefaultAzureCredential
+from azure.ai.ml.exceptions import JobException, MlException
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 
+from mlops import credentials
 from mlops.assets import Asset
 from mlops.errors import MlopsError
 from mlops.settings import AzureSettings
 from mlops.workspace.interface import Action, JobState, JobStatus
+
+T = TypeVar("T")
 
 AUTHENTICATION_HELP = (
     "Azure did not accept the credentials. On a laptop run `az login` (and `az account set -s <subscription>`); in "
     "GitHub Actions log in with azure/login using OIDC (the job needs `permissions: id-token: write`); in Azure "
     "DevOps run the command in an AzureCLI@2 task on a workload identity federation service connection"
 )
+# Azure documents up to 10 minutes before a new role assignment takes effect.
+PROPAGATION = "a role assigned in the last minutes can take up to 10 minutes to take effect"
+RETRY_EVERY = 20.0  # seconds between attempts while role assignments propagate
+
+
+class PermissionDenied(MlopsError):
+    """A 403: the identity lacks a role, or a new role assignment has not taken effect yet."""
+
+
+def _role_needed(error: HttpResponseError, settings: AzureSettings) -> str:
+    """The built-in role, and where, that the failed operation needs (the names of infra/built-in-roles.json)."""
+    url = str(getattr(getattr(error, "response", None), "url", "") or "")
+    if ".blob." in url or ".dfs." in url:
+        where = f"storage account {settings.storage_account}" if settings.storage_account else "the storage account"
+        return f"Storage Blob Data Contributor on {where}"
+    if "/registries/" in url:
+        return f"AzureML Registry User on registry {settings.ml_registry or 'the Azure ML registry'}"
+    return f"AzureML Data Scientist on workspace {settings.workspace}"
+
+
+def translate(error: Exception, settings: AzureSettings, doing: str) -> MlopsError:
+    """One clear error for anything the SDK raises: what failed, why, and what to do."""
+    if isinstance(error, MlopsError):
+        return error
+    text = _first_line(error)
+    if "AADSTS700024" in str(error):  # whichever SDK layer wrapped it (storage downloads wrap it in MlException)
+        return MlopsError(f"{doing}: {credentials.EXPIRED_ASSERTION_HELP}")
+    if isinstance(error, ClientAuthenticationError):
+        return MlopsError(f"{doing}: {AUTHENTICATION_HELP}")
+    if isinstance(error, ResourceNotFoundError):
+        return MlopsError(
+            f"{doing}: not found in workspace {settings.workspace} (resource group {settings.resource_group}): "
+            f"{text.rstrip('.')}. Deploy the infrastructure, or check config/environments.toml"
+        )
+    denied = _http_error(error)
+    if denied is not None and denied.status_code == 403:
+        return PermissionDenied(
+            f"{doing}: permission denied ({_first_line(denied).rstrip('.')}). The identity needs "
+            f"{_role_needed(denied, settings)} (infra/ grants it to CI); {PROPAGATION}"
+        )
+    if isinstance(error, HttpResponseError):
+        return MlopsError(f"{doing}: Azure answered {error.status_code}: {text}")
+    if isinstance(error, ServiceRequestError):
+        return MlopsError(f"{doing}: could not reach Azure ({text}); check the network and proxy settings")
+    if isinstance(error, (AzureError, MlException)):
+        return MlopsError(f"{doing}: {text}")
+    raise error  # not the SDK's: a bug, keep its traceback
+
+
+def _http_error(error: BaseException | None) -> HttpResponseError | None:
+    """The service's answer behind an SDK exception: the SDK wraps some (a storage 403 becomes its own
+    ValidationException, raised from the HttpResponseError)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, HttpResponseError):
+            return error
+        error = error.__cause__ or getattr(error, "inner_exception", None) or error.__context__
+        seen += 1
+    return None
 
 
 @contextlib.contextmanager
 def azure_errors(settings: AzureSettings, doing: str) -> Iterator[None]:
     try:
         yield
-    except ClientAuthenticationError:
-        raise MlopsError(f"{doing}: {AUTHENTICATION_HELP}") from None
-    except ResourceNotFoundError as error:
-        raise MlopsError(
-            f"{doing}: not found in workspace {settings.workspace} (resource group {settings.resource_group}): "
-            f"{_first_line(error).rstrip('.')}. Deploy the infrastructure, or check config/environments.toml"
-        ) from None
-    except HttpResponseError as error:
-        if error.status_code == 403:
-            raise MlopsError(
-                f"{doing}: the identity lacks permission on workspace {settings.workspace}; grant it the "
-                "AzureML Data Scientist role there (the infrastructure's role assignments do this for CI)"
-            ) from None
-        raise MlopsError(f"{doing}: Azure answered {error.status_code}: {_first_line(error)}") from None
+    except (AzureError, MlException) as error:
+        raise translate(error, settings, doing) from None
 
 
 def _first_line(error: Exception) -> str:
-    return str(getattr(error, "message", None) or error).strip().splitlines()[0]
+    lines = str(getattr(error, "message", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 class AzureWorkspace:
     dry_run = False
 
-    def __init__(self, settings: AzureSettings, client: MLClient) -> None:
+    def __init__(
+        self,
+        settings: AzureSettings,
+        client: MLClient,
+        *,
+        credential: Any = None,
+        client_kwargs: Mapping[str, Any] | None = None,
+        permissions_settle_by: float | None = None,
+        progress: Callable[[str], None] = lambda message: None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         self.client = client
+        self._credential = credential
+        self._client_kwargs = dict(client_kwargs or {})
+        # Right after infra/ assigned roles, 403s are retried until then (epoch seconds): assignments propagate.
+        self._settle_by = permissions_settle_by
+        self._progress = progress
+        self._clock = clock
+        self._sleep = sleep
+
+    def _call(self, doing: str, operation: Callable[[], T]) -> T:
+        """Run one SDK operation; its errors become MlopsError, and a 403 is retried while roles propagate."""
+        while True:
+            try:
+                return operation()
+            except (AzureError, MlException) as error:
+                translated = translate(error, self.settings, doing)
+            if not isinstance(translated, PermissionDenied) or self._settle_by is None:
+                raise translated
+            remaining = self._settle_by - self._clock()
+            if remaining <= 0:
+                raise translated
+            wait = min(RETRY_EVERY, remaining)
+            self._progress(
+                f"{doing}: permission denied; infra/ assigned roles moments ago and Azure can take up to 10 minutes "
+                f"to apply them: retrying in {wait:.0f} s ({remaining / 60:.1f} min left)"
+            )
+            self._sleep(wait)
 
     def exists(self, asset: Asset) -> bool:
         operations = self._operations(asset.versioned.kind)
-        with azure_errors(self.settings, f"looking up {asset.versioned.kind} {asset.reference}"):
+        versioned = asset.versioned
+
+        def lookup() -> bool:
             try:
-                operations.get(name=asset.versioned.name, version=asset.versioned.version)
+                operations.get(name=versioned.name, version=versioned.version)
             except ResourceNotFoundError:
                 return False
-        return True
+            return True
+
+        return self._call(f"looking up {versioned.kind} {asset.reference}", lookup)
 
     def register(self, asset: Asset) -> Action:
-        with azure_errors(self.settings, f"registering {asset.versioned.kind} {asset.reference}"):
-            self._operations(asset.versioned.kind).create_or_update(asset.entity)
+        operations = self._operations(asset.versioned.kind)
+        self._call(
+            f"registering {asset.versioned.kind} {asset.reference}", lambda: operations.create_or_update(asset.entity)
+        )
         return Action.REGISTERED
 
     def component(self, asset: Asset) -> Any:
         name, version = asset.versioned.name, asset.versioned.version
-        with azure_errors(self.settings, f"reading component {name}:{version}"):
-            return self.client.components.get(name=name, version=version)
+        return self._call(
+            f"reading component {name}:{version}", lambda: self.client.components.get(name=name, version=version)
+        )
 
     def compute(self, name: str) -> str:
         """The cluster the pipeline runs on, in one line; MlopsError when the workspace has none by that name."""
-        with azure_errors(self.settings, f"looking up compute cluster {name}"):
-            cluster = self.client.compute.get(name)
+        cluster = self._call(f"looking up compute cluster {name}", lambda: self.client.compute.get(name))
         size = getattr(cluster, "size", None) or "size unknown"
         nodes = f", {getattr(cluster, 'min_instances', '?')}-{getattr(cluster, 'max_instances', '?')} nodes"
         return f"{name}: {cluster.type}, {size}{nodes if cluster.type == 'amlcompute' else ''}"
 
     def validate_pipeline(self, job: PipelineJob) -> list[str]:
         """Azure ML's own check before a submission, against this workspace (reads only; registers nothing)."""
-        with azure_errors(self.settings, "validating the pipeline in the workspace"):
-            result = self.client.jobs.validate(job)
+        result = self._call("validating the pipeline in the workspace", lambda: self.client.jobs.validate(job))
         return [f"{where}: {message}" for where, message in (result.error_messages or {}).items()]
 
     def submit(self, job: PipelineJob) -> JobState:
-        with azure_errors(self.settings, "submitting the pipeline"):
-            created = self.client.jobs.create_or_update(job, experiment_name=job.experiment_name)
+        created = self._call(
+            "submitting the pipeline",
+            lambda: self.client.jobs.create_or_update(job, experiment_name=job.experiment_name),
+        )
         return JobState(created.name, JobStatus.parse(created.status or "NotStarted"), created.studio_url)
 
     def state(self, name: str) -> JobState:
-        with azure_errors(self.settings, f"reading job {name}"):
+        def read() -> JobState:
             job = self.client.jobs.get(name)
             children = self.client.jobs.list(parent_job_name=name)
             steps = {child.display_name or child.name: JobStatus.parse(child.status) for child in children}
-        return JobState(job.name, JobStatus.parse(job.status), job.studio_url, steps)
+            return JobState(job.name, JobStatus.parse(job.status), job.studio_url, steps)
+
+        return self._call(f"reading job {name}", read)
 
     def failure(self, name: str) -> str:
         """Why a finished job failed, as Azure ML recorded it (the SDK's Job entity has no error field)."""
-        with azure_errors(self.settings, f"reading the error of job {name}"), contextlib.redirect_stdout(io.StringIO()):
-            try:
-                self.client.jobs.stream(name)  # for a finished job: no waiting, raises with the recorded error
-            except JobException as error:
-                text = str(error.message).split("Exception :", 1)[-1].strip()
+
+        def read() -> str:
+            with contextlib.redirect_stdout(io.StringIO()):
                 try:
-                    recorded = json.loads(text)  # {"error": {"code": ..., "message": ...}}
-                    return recorded.get("error", recorded).get("message") or text
-                except (json.JSONDecodeError, AttributeError):
-                    return text
-        return "Azure ML recorded no error detail"
+                    self.client.jobs.stream(name)  # for a finished job: no waiting, raises with the recorded error
+                except JobException as error:
+                    text = str(error.message).split("Exception :", 1)[-1].strip()
+                    try:
+                        recorded = json.loads(text)  # {"error": {"code": ..., "message": ...}}
+                        return recorded.get("error", recorded).get("message") or text
+                    except (json.JSONDecodeError, AttributeError):
+                        return text
+            return "Azure ML recorded no error detail"
+
+        return self._call(f"reading the error of job {name}", read)
 
     def cancel(self, name: str) -> None:
-        # Suppressed: stopped before the job was created, so nothing runs.
-        with azure_errors(self.settings, f"cancelling job {name}"), contextlib.suppress(ResourceNotFoundError):
-            self.client.jobs.begin_cancel(name)
+        def cancel() -> None:
+            with contextlib.suppress(ResourceNotFoundError):  # stopped before the job was created: nothing runs
+                self.client.jobs.begin_cancel(name)
 
-    def download_output(self, name: str, output: str, folder: Path) -> Path:
-        with azure_errors(self.settings, f"downloading output {output} of job {name}"):
-            self.client.jobs.download(name, download_path=str(folder), output_name=output)
-        found = [p for p in folder.rglob("*") if p.is_dir() and p.name == output]
-        return found[0] if found else folder
+        self._call(f"cancelling job {name}", cancel)
+
+    def download_output(self, job_name: str, output: str, folder: Path) -> Path:
+        """The output's files from the datastore path the job was submitted with (mlops/azure_job.py sets it), so
+        reading it never depends on how the SDK would search for an output without one."""
+        from azure.ai.ml._artifacts._artifact_utilities import download_artifact_from_aml_uri
+
+        target = folder / output
+
+        def download() -> Path:
+            job = self.client.jobs.get(job_name)
+            declared = (job.outputs or {}).get(output)
+            path = getattr(declared, "path", None)
+            if not path or not str(path).startswith("azureml://datastores/"):
+                raise MlopsError(
+                    f"job {job_name} has no datastore path for its output {output}; it was not submitted by "
+                    "`mlops submit` (which sets one)"
+                )
+            download_artifact_from_aml_uri(str(path), str(target), self.client.datastores)
+            return target
+
+        return self._call(f"downloading output {output} of job {job_name}", download)
 
     def register_model(self, name: str, job_name: str, output: str, tags: Mapping[str, str]) -> str:
         model = Model(
@@ -141,22 +265,36 @@ class AzureWorkspace:
             tags=dict(tags),
             description=f"Trained by pipeline job {job_name}",
         )
-        with azure_errors(self.settings, f"registering model {name}"):
-            return str(self.client.models.create_or_update(model).version)
+        created = self._call(f"registering model {name}", lambda: self.client.models.create_or_update(model))
+        return str(created.version)
 
     def schedule(self, name: str, job: PipelineJob, cron: str) -> str:
         schedule = JobSchedule(name=name, trigger=CronTrigger(expression=cron, time_zone="UTC"), create_job=job)
-        with azure_errors(self.settings, f"creating schedule {name}"):
-            created = self.client.schedules.begin_create_or_update(schedule).result()
+        created = self._call(
+            f"creating schedule {name}", lambda: self.client.schedules.begin_create_or_update(schedule).result()
+        )
         return created.name
 
-    def share_model(self, name: str, version: str, registry: str) -> str:
-        """Copy a workspace model into an Azure ML registry, where every environment's workspace can use it."""
-        with azure_errors(self.settings, f"sharing model {name}:{version} to registry {registry}"):
-            self.client.models.share(
+    def share_model(self, name: str, version: str, registry: str) -> Action:
+        """Copy a workspace model into an Azure ML registry, unless it is there already (a re-run CD stage)."""
+        doing = f"sharing model {name}:{version} to registry {registry}"
+        if self._call(doing, lambda: self._in_registry(name, version, registry)):
+            return Action.EXISTS
+        self._call(
+            doing,
+            lambda: self.client.models.share(
                 name=name, version=version, registry_name=registry, share_with_name=name, share_with_version=version
-            )
-        return f"azureml://registries/{registry}/models/{name}/versions/{version}"
+            ),
+        )
+        return Action.REGISTERED
+
+    def _in_registry(self, name: str, version: str, registry: str) -> bool:
+        registry_client = MLClient(self._credential, registry_name=registry, **self._client_kwargs)
+        try:
+            registry_client.models.get(name=name, version=version)
+        except ResourceNotFoundError:
+            return False
+        return True
 
     def _operations(self, kind: str) -> Any:
         return {"environment": self.client.environments, "component": self.client.components, "data": self.client.data}[
@@ -164,12 +302,25 @@ class AzureWorkspace:
         ]
 
 
-def connect(settings: AzureSettings, credential: Any = None, **client_kwargs: Any) -> AzureWorkspace:
-    """An MLClient for the environment's workspace. DefaultAzureCredential covers `az login`, GitHub's azure/login
-    (OIDC), Azure DevOps' AzureCLI@2 task and managed identities; no secret is ever read from a file."""
-    credential = credential or DefaultAzureCredential(exclude_interactive_browser_credential=True)
+def connect(
+    settings: AzureSettings,
+    credential: Any = None,
+    *,
+    permissions_settle_by: float | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+    **client_kwargs: Any,
+) -> AzureWorkspace:
+    """An MLClient for the environment's workspace, signed in as mlops/credentials.py decides (no secret is read)."""
+    credential = credential or credentials.for_environment()
     client_kwargs.setdefault("show_progress", False)  # upload progress bars only clutter CI logs
     client = MLClient(
         credential, settings.require_subscription(), settings.resource_group, settings.workspace, **client_kwargs
     )
-    return AzureWorkspace(settings, client)
+    return AzureWorkspace(
+        settings,
+        client,
+        credential=credential,
+        client_kwargs=client_kwargs,
+        permissions_settle_by=permissions_settle_by,
+        progress=progress,
+    )

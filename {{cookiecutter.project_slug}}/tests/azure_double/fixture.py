@@ -6,6 +6,7 @@ Register it from tests/conftest.py with ``from tests.azure_double.fixture import
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from tests.azure_double.server import WorkspaceDouble, write_certificate
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-__all__ = ["WorkspaceDouble", "workspace_double"]
+__all__ = ["WorkspaceDouble", "fast_storage_retries", "workspace_double"]
 
 _certificates: dict[Path, tuple[Path, Path]] = {}
 
@@ -36,7 +37,7 @@ def workspace_double(
     """A started double with its environment applied; name resolution outside loopback fails in the test.
 
     Refusing other hosts turns an accidental call to Azure into an immediate error (listed in
-    ``double.foreign_hosts``) rather than a hang on DNS or a real request.
+    ``double.foreign_hosts``) rather than a hang on DNS or a real request. ``time.time`` follows ``double.clock``.
     """
     double = WorkspaceDouble(*_certificate(tmp_path_factory)).start()
     for name, value in double.env.items():
@@ -51,7 +52,19 @@ def workspace_double(
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    # One clock for both sides: when a test moves the double's clock on, cached tokens expire for the client too.
+    monkeypatch.setattr(time, "time", double.clock.now)
     try:
         yield double
     finally:
         double.stop()
+    assert double.errors == [], "the double itself failed:\n" + "\n".join(double.errors)
+
+
+@pytest.fixture
+def fast_storage_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """azure-storage-blob retries a failed call (a refused token included) after 15, 60 and 240 s: no wait in tests
+    that provoke one. The retries still happen; only their backoff is skipped."""
+    from azure.storage.blob._shared.policies import ExponentialRetry
+
+    monkeypatch.setattr(ExponentialRetry, "get_backoff_time", lambda self, settings: 0)

@@ -4,7 +4,13 @@ It is not Azure and not an emulator of it. It answers the few REST calls that th
 makes for this project, with bodies shaped like the service's, so the SDK, azure-core and azure-storage-blob run for
 real (TLS, bearer tokens, retries, uploads) while nothing leaves the machine. Every request is recorded; unknown ones
 answer 404 with an ARM error body and are recorded too, so a new SDK call shows up as a failing test, not a silent
-success. Job statuses and named outputs are scripted by the test, and faults (401, 429, 503) can be injected.
+success. Job statuses and named outputs are scripted by the test, and faults (401, 403, 429, 503) can be injected.
+
+It is as strict as Azure where leniency would hide our bugs: every request needs a bearer token for its surface's
+audience that has not expired on the double's clock (storage wants a storage-scope token: the datastore is
+identity-based, as infra/ deploys it, with no account key to fall back on); the Entra ID token endpoint refuses a
+federated assertion past its lifetime (AADSTS700024), as it does for a CI job's OIDC token; and the clock can be
+moved on (``clock.advance``) to play a long job in milliseconds.
 
 Surfaces served, all under ``https://127.0.0.1:PORT``:
 
@@ -15,11 +21,16 @@ Surfaces served, all under ``https://127.0.0.1:PORT``:
 - Dataset dataplane (``/data/v1.0/...``): resolving a job output's data asset id to its datastore path.
 - Blob storage: the default datastore's account URL is ``https://127.0.0.1:PORT/ACCOUNT.blob.core.windows.net``,
   so azure-storage-blob sends its block-blob calls here.
+- Azure ML registries: discovery (``/registrymanagement/v1.0/registries/NAME/discovery``) and, under
+  ``/mferp/managementfrontend``, model versions and the import (share) of a workspace model, a long-running
+  operation; the registries exist in the same subscription and resource group as the workspace.
+- Entra ID (``/TENANT/v2.0/.well-known/openid-configuration``, ``/TENANT/oauth2/v2.0/token``): client credentials
+  with a federated assertion, for azure-identity's ClientAssertionCredential.
+- GitHub Actions' OIDC token service (``/github/idtoken``): what ``ACTIONS_ID_TOKEN_REQUEST_URL`` points at in a job.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import ipaddress
@@ -28,6 +39,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -56,8 +68,17 @@ STORAGE_ACCOUNT = "mlwteststorage"
 STORAGE_SUFFIX = "core.windows.net"
 DEFAULT_DATASTORE = "workspaceblobstore"
 DEFAULT_CONTAINER = f"azureml-blobstore-{WORKSPACE_ID}"
-# Any base64 text works: the double does not check signatures, the storage SDK only needs something to sign with.
-ACCOUNT_KEY = base64.b64encode(b"test-double-account-key").decode()
+# Azure Storage's token audience: identity-based datastores need a token for it, not the workspace's.
+STORAGE_AUDIENCE = "https://storage.azure.com"
+ML_AUDIENCE = "https://ml.azure.com"  # Azure ML's data plane (registries, endpoint scoring)
+MANAGEMENT_AUDIENCE = "https://management.azure.com"
+# What a federated credential trusts (Entra ID's token exchange audience) and who issues GitHub's OIDC tokens.
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_REQUEST_TOKEN = "github-actions-request-token"  # ACTIONS_ID_TOKEN_REQUEST_TOKEN of the double's "job"
+CI_CLIENT_ID = "44444444-4444-4444-4444-444444444444"  # the CI identity's client id, trusted for GitHub's subject
+ASSERTION_LIFETIME = 300  # seconds a GitHub OIDC token is valid (GitHub documents minutes, not hours)
+ACCESS_TOKEN_LIFETIME = 3600
 VERSIONED_KINDS = ("codes", "environments", "components", "data", "models")
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
 DEFAULT_JOB_SCRIPT = ("Running", "Completed")
@@ -122,38 +143,64 @@ def write_certificate(directory: Path) -> tuple[Path, Path]:
     return certificate_path, key_path
 
 
-_SIGNING_KEY = "azure-ml-test-double-signing-key-0123456789"  # nobody verifies it; 32+ bytes silences PyJWT
+_SIGNING_KEY = "azure-ml-test-double-signing-key-0123456789"  # the double's "Entra ID" key; 32+ bytes for PyJWT
+
+
+_real_time = time.time  # the fixture makes time.time follow the double's clock; the clock itself must not
+
+
+def _decode(token: str) -> dict[str, Any]:
+    """A token's claims once its signature checks out; times and audience are checked against the double's clock and
+    surfaces by the caller (PyJWT would check them against the real clock)."""
+    checks = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False}
+    return jwt.decode(token, _SIGNING_KEY, algorithms=["HS256"], options=checks)
+
+
+class Clock:
+    """The double's time: real time plus an offset that a test moves on to play a long job in milliseconds. The
+    fixture makes ``time.time`` read this clock too, so the client side (azure-core, MSAL) sees tokens expire when
+    the double does."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return _real_time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def access_token(audience: str, clock: Clock, lifetime: int = ACCESS_TOKEN_LIFETIME, **claims: Any) -> AccessToken:
+    """An Entra ID access token for ``audience``, signed with the double's key and valid for ``lifetime`` seconds."""
+    now = int(clock.now())
+    body = {
+        "aud": audience,
+        "iss": f"https://sts.windows.net/{TENANT_ID}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "oid": OBJECT_ID,
+        "sub": OBJECT_ID,
+        "tid": TENANT_ID,
+        **claims,
+    }
+    return AccessToken(jwt.encode(body, _SIGNING_KEY, algorithm="HS256"), now + lifetime)
 
 
 class FakeCredential:
-    """An azure-core ``TokenCredential`` that mints HS256 JWTs locally and never calls Entra ID.
+    """A person's sign-in (``az login``), as an azure-core ``TokenCredential``: it mints tokens locally, signed with
+    the double's key, for any scope. The audience is the scope without ``/.default``, as Entra ID issues it; the SDK
+    checks it (for the ml.azure.com scope) and reads ``tid``. Tokens last an hour on the double's clock."""
 
-    The SDK decodes tokens without verifying them, but checks ``aud`` (for the ml.azure.com scope) and reads ``tid``;
-    the audience is the scope without ``/.default``, as Entra ID issues it.
-    """
-
-    def __init__(self, tenant_id: str = TENANT_ID, object_id: str = OBJECT_ID) -> None:
-        self.tenant_id = tenant_id
-        self.object_id = object_id
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.scopes_requested: list[str] = []
 
     def get_token(self, *scopes: str, **_: Any) -> AccessToken:
         self.scopes_requested.extend(scopes)
-        now = int(dt.datetime.now(dt.UTC).timestamp())
-        expires_on = now + 3600
-        claims = {
-            "aud": scopes[0].removesuffix("/.default") if scopes else "",
-            "iss": f"https://sts.windows.net/{self.tenant_id}/",
-            "iat": now,
-            "nbf": now,
-            "exp": expires_on,
-            "oid": self.object_id,
-            "sub": self.object_id,
-            "tid": self.tenant_id,
-            "upn": "test.user@example.com",
-            "name": "Test User",
-        }
-        return AccessToken(jwt.encode(claims, _SIGNING_KEY, algorithm="HS256"), expires_on)
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        return access_token(audience, self.clock, upn="test.user@example.com", name="Test User")
 
 
 # --- Recording ----------------------------------------------------------------------------------------------------
@@ -285,13 +332,18 @@ class WorkspaceDouble:
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.workspace_name = workspace_name
-        self.credential = FakeCredential()
+        self.clock = Clock()
+        self.credential = FakeCredential(self.clock)
+        self.assertion_lifetime = ASSERTION_LIFETIME  # of the GitHub OIDC tokens /github/idtoken hands out
+        self.tokens_issued: list[dict[str, Any]] = []  # what the Entra ID endpoint issued: scope, client, assertion
         self.requests: list[RecordedRequest] = []
         self.unknown: list[RecordedRequest] = []
         self.foreign_hosts: list[str] = []  # filled by the fixture's resolver guard
         self.errors: list[str] = []  # tracebacks of the double's own failures
         self.jobs: dict[str, dict[str, Any]] = {}
         self.schedules: dict[str, dict[str, Any]] = {}
+        self.registry_models: dict[tuple[str, str, str], dict[str, Any]] = {}  # (registry, name, version)
+        self.operations: dict[str, dict[str, Any]] = {}  # long-running operations by id: their final result
         self.computes: dict[str, dict[str, Any]] = {}  # add_compute() adds clusters; none exist at first
         self.assets: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in VERSIONED_KINDS}
         self.blobs: dict[tuple[str, str], _Blob] = {}
@@ -384,6 +436,24 @@ class WorkspaceDouble:
             "no_proxy": "127.0.0.1,localhost",
         }
 
+    def github_env(self) -> dict[str, str]:
+        """What a GitHub Actions job with ``permissions: id-token: write`` has, pointed at the double."""
+        return {
+            "ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.url}/github/idtoken?api-version=2.0",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": GITHUB_REQUEST_TOKEN,
+            "AZURE_CLIENT_ID": CI_CLIENT_ID,
+            "AZURE_TENANT_ID": TENANT_ID,
+        }
+
+    def github_assertion(self) -> str:
+        """One GitHub OIDC token, as azure/login takes it once at the start of a job (`az login --federated-token`)."""
+        return self._github_token()
+
+    @property
+    def credential_kwargs(self) -> dict[str, Any]:
+        """What azure-identity credentials need to sign in at the double's Entra ID instead of Microsoft's."""
+        return {"authority": self.url, "disable_instance_discovery": True}
+
     def script_job(
         self,
         status_sequence: list[str],
@@ -422,7 +492,7 @@ class WorkspaceDouble:
         with self._lock:
             if job_name not in self.jobs:
                 raise KeyError(f"no job {job_name!r} in the double; script_job(outputs=...) scripts the next one")
-            prefix = JOB_OUTPUT_PATH.format(job=job_name, output=output_name)
+            prefix = self._output_prefix(job_name, output_name)
             for key in [key for key in self.blobs if key[0] == DEFAULT_CONTAINER and key[1].startswith(prefix)]:
                 del self.blobs[key]
             for relative, data in checked.items():
@@ -516,7 +586,9 @@ class WorkspaceDouble:
         path = unquote(parts.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         parsed: Any = None
-        if body and "json" in headers.get("content-type", "json"):
+        if body and "x-www-form-urlencoded" in headers.get("content-type", ""):
+            parsed = dict(parse_qsl(body.decode(), keep_blank_values=True))  # Entra ID's token requests
+        elif body and "json" in headers.get("content-type", "json"):
             try:
                 parsed = json.loads(body)
             except ValueError:
@@ -525,11 +597,15 @@ class WorkspaceDouble:
         record = RecordedRequest(method, path, query, parsed, len(body), blob=is_blob)
         with self._lock:
             self.requests.append(record)
-            response = self._injected_fault(path, is_blob)
+            response = self._unauthorized(path, query, headers, is_blob)
+            if response is None:
+                response = self._injected_fault(path, is_blob)
             if response is None:
                 try:
                     if is_blob:
                         response = self._storage(method, parts.path, query, headers, body)
+                    elif path == "/github/idtoken":
+                        response = self._github_idtoken(method, headers, query)
                     else:
                         response = self._route(method, path, query, parsed)
                 except Exception as error:  # a bug in the double: keep serving, say so, and keep the traceback
@@ -544,6 +620,140 @@ class WorkspaceDouble:
             record.status = response.status
         return response, is_blob
 
+    # --- authentication: what each surface accepts ---
+
+    def _unauthorized(
+        self, path: str, query: dict[str, str], headers: dict[str, str], is_blob: bool
+    ) -> _Response | None:
+        """None when the request may proceed; else what Azure answers a missing, expired or foreign token."""
+        if path in {"/metadata/endpoints", "/github/idtoken"} or path.startswith(("/discovery/", f"/{TENANT_ID}/")):
+            return None  # public, or authenticated its own way (the OIDC request token, client assertions)
+        if is_blob and query.get("sig"):
+            return None  # a SAS URL the service handed out (code uploads)
+        if is_blob:
+            audiences = {STORAGE_AUDIENCE, STORAGE_AUDIENCE + "/"}
+        elif path.startswith(("/registrymanagement/", "/mferp/")):
+            # A registry's regional front end takes Azure ML's audience and Azure Resource Manager's (the SDK's
+            # registry client asks for the public cloud's, whatever cloud the workspace client is in).
+            audiences = {
+                self.url,
+                self.url + "/",
+                ML_AUDIENCE,
+                ML_AUDIENCE + "/",
+                MANAGEMENT_AUDIENCE,
+                MANAGEMENT_AUDIENCE + "/",
+            }
+        else:
+            audiences = {self.url, self.url + "/"}
+        problem = self._token_problem(headers.get("authorization", ""), audiences)
+        if problem is None:
+            return None
+        code, message = problem
+        if is_blob:
+            return _storage_error(401, "InvalidAuthenticationInfo", message)
+        return _arm_error(
+            401, code, message, {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'}
+        )
+
+    def _token_problem(self, authorization: str, audiences: set[str]) -> tuple[str, str] | None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+        try:
+            claims = _decode(token)
+        except jwt.InvalidTokenError:
+            return "InvalidAuthenticationToken", "The access token is invalid."
+        if claims.get("exp", 0) <= self.clock.now():
+            return "ExpiredAuthenticationToken", "Lifetime validation failed. The token is expired."
+        if claims.get("aud") not in audiences:
+            return (
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has the wrong audience: {claims.get('aud')}.",
+            )
+        return None
+
+    def _github_token(self) -> str:
+        now = int(self.clock.now())
+        claims = {
+            "iss": GITHUB_ISSUER,
+            "aud": TOKEN_EXCHANGE_AUDIENCE,
+            "sub": "repo:acme/model:environment:dev",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.assertion_lifetime,
+        }
+        return jwt.encode(claims, _SIGNING_KEY, algorithm="HS256")
+
+    def _github_idtoken(self, method: str, headers: dict[str, str], query: dict[str, str]) -> _Response:
+        if headers.get("authorization", "").lower() != f"bearer {GITHUB_REQUEST_TOKEN}":
+            return _Response(401, {"message": "Bad credentials"})
+        if query.get("audience") != TOKEN_EXCHANGE_AUDIENCE:
+            return _Response(400, {"message": f"audience must be {TOKEN_EXCHANGE_AUDIENCE}"})
+        return _Response(200, {"value": self._github_token(), "count": 1})
+
+    def _openid_configuration(self) -> dict[str, Any]:
+        base = f"{self.url}/{TENANT_ID}"
+        return {
+            "issuer": f"{base}/v2.0",
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+            "jwks_uri": f"{base}/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "token"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "tenant_region_scope": "EU",
+        }
+
+    def _token(self, form: dict[str, str]) -> _Response:
+        """Client credentials with a federated assertion: what Entra ID checks, and its error when it has expired."""
+
+        def refuse(status: int, error: str, description: str) -> _Response:
+            code = int(description.split(":", 1)[0].removeprefix("AADSTS"))
+            return _Response(status, {"error": error, "error_description": description, "error_codes": [code]})
+
+        if form.get("grant_type") != "client_credentials" or "client_assertion" not in form:
+            return refuse(
+                400, "unsupported_grant_type", "AADSTS70003: The double supports federated client credentials only."
+            )
+        try:
+            assertion = _decode(form["client_assertion"])
+        except jwt.InvalidTokenError:
+            return refuse(400, "invalid_client", "AADSTS50027: JWT token is invalid or malformed.")
+        if assertion.get("aud") != TOKEN_EXCHANGE_AUDIENCE:
+            return refuse(
+                400,
+                "invalid_client",
+                "AADSTS700212: No matching federated identity record found for presented assertion audience.",
+            )
+        if form.get("client_id") != CI_CLIENT_ID:
+            return refuse(
+                400,
+                "unauthorized_client",
+                f"AADSTS700016: Application with identifier '{form.get('client_id')}' was not found.",
+            )
+        if assertion.get("exp", 0) <= self.clock.now():
+            return refuse(
+                400,
+                "invalid_client",
+                "AADSTS700024: Client assertion is not within its valid time range. Current time: "
+                f"{dt.datetime.fromtimestamp(self.clock.now(), dt.UTC).isoformat()}, assertion valid until "
+                f"{dt.datetime.fromtimestamp(assertion['exp'], dt.UTC).isoformat()}.",
+            )
+        scope = form.get("scope", "").split()[0] if form.get("scope") else ""
+        audience = scope.removesuffix("/.default")
+        issued = access_token(audience, self.clock, appid=CI_CLIENT_ID)
+        self.tokens_issued.append({"scope": scope, "client_id": form["client_id"], "assertion_exp": assertion["exp"]})
+        return _Response(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": ACCESS_TOKEN_LIFETIME,
+                "ext_expires_in": ACCESS_TOKEN_LIFETIME,
+                "access_token": issued.token,
+            },
+        )
+
     def _injected_fault(self, path: str, is_blob: bool) -> _Response | None:
         fault = next((f for f in self._faults if f.remaining > 0 and f.pattern.search(path)), None)
         if fault is None:
@@ -551,6 +761,11 @@ class WorkspaceDouble:
         fault.remaining -= 1
         code, message = _FAULTS.get(fault.status, ("InternalServerError", "The test double injected a fault."))
         if is_blob:
+            if fault.status == 403:  # what Azure Storage answers a token whose identity lacks a data role
+                code, message = (
+                    "AuthorizationPermissionMismatch",
+                    "This request is not authorized to perform this operation using this permission.",
+                )
             return _storage_error(fault.status, code, message)
         headers = {"Retry-After": "0"} if fault.status == 429 else {}
         if fault.status == 401:  # what ARM sends with an expired or foreign token
@@ -560,17 +775,21 @@ class WorkspaceDouble:
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> _Response | None:
         if path == "/metadata/endpoints":
             return _Response(200, [self._arm_cloud_metadata()])
+        if path == f"/{TENANT_ID}/v2.0/.well-known/openid-configuration":
+            return _Response(200, self._openid_configuration())
+        if path == f"/{TENANT_ID}/oauth2/v2.0/token" and method == "POST":
+            return self._token(body if isinstance(body, dict) else {})
+        discovery = re.fullmatch(r"/registrymanagement/v1\.0/registries/(?P<name>[^/]+)/discovery", path)
+        if discovery and method == "GET":
+            return self._registry_discovery(discovery["name"])
         if path == f"/discovery/workspaces/{WORKSPACE_ID}":
             return _Response(200, self._discovery())
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, path, flags=re.IGNORECASE)
             if match:
                 groups = match.groupdict()
-                if (groups.get("sub"), groups.get("rg"), groups.get("ws")) != (
-                    self.subscription_id,
-                    self.resource_group,
-                    self.workspace_name,
-                ):
+                expected = {"sub": self.subscription_id, "rg": self.resource_group, "ws": self.workspace_name}
+                if any(groups[key] != value for key, value in expected.items() if key in groups):
                     return _arm_error(
                         404, "ResourceNotFound", f"Workspace {groups.get('ws')} not found in this resource group."
                     )
@@ -604,6 +823,14 @@ class WorkspaceDouble:
         yield history + r"/experiments/(?P<experiment>[^/]+)/runs/(?P<name>[^/]+)", self._run_update
         yield history + r"/rundata", self._run_data
         yield "/data/v1.0" + _ARM_WS + r"/dataversion/batchGetResolvedUris", self._resolve_data_uris
+        registry = (
+            r"/mferp/managementfrontend/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+            r"/providers/Microsoft\.MachineLearningServices/registries/(?P<registry>[^/]+)"
+        )
+        yield registry + r"/models/(?P<name>[^/]+)/versions", self._registry_model_versions
+        yield registry + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)", self._registry_model
+        yield registry + r"/import", self._registry_import
+        yield r"/mferp/managementfrontend/operations/(?P<operation>[^/]+)", self._operation
 
     # --- cloud, workspace, datastores ---
 
@@ -679,7 +906,8 @@ class WorkspaceDouble:
                 "containerName": DEFAULT_CONTAINER,
                 "endpoint": STORAGE_SUFFIX,
                 "protocol": "https",
-                "credentials": {"credentialsType": "AccountKey"},
+                # Identity-based, as infra/ deploys it (allowSharedKeyAccess: false): clients use their own token.
+                "credentials": {"credentialsType": "None"},
                 "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
                 "isDefault": True,
                 "tags": {},
@@ -704,7 +932,9 @@ class WorkspaceDouble:
     ) -> _Response | None:
         if method != "POST" or match["name"] != DEFAULT_DATASTORE:
             return None
-        return _Response(200, {"secretsType": "AccountKey", "key": ACCOUNT_KEY})
+        return _arm_error(
+            400, "UserError", f"Datastore {DEFAULT_DATASTORE} uses identity-based access: it has no secrets."
+        )
 
     # --- versioned assets: codes, environments, components, data, models ---
 
@@ -1024,6 +1254,12 @@ class WorkspaceDouble:
             properties["isArchived"] = edit["hidden"]
         return _Response(200, self._run_payload(name, advance=False))
 
+    def _output_prefix(self, job_name: str, output_name: str) -> str:
+        """Where a job's output lands in the default datastore: the path it was submitted with, or the default."""
+        declared = ((self.jobs[job_name]["properties"].get("outputs") or {}).get(output_name) or {}).get("uri") or ""
+        match = re.fullmatch(rf"azureml://datastores/{DEFAULT_DATASTORE}/paths/(.+?)/?", declared)
+        return f"{match.group(1)}/" if match else JOB_OUTPUT_PATH.format(job=job_name, output=output_name)
+
     def _output_asset_id(self, job_name: str, output_name: str) -> str:
         """The id of the data asset the service registers for a job's output, as run history reports it."""
         return (
@@ -1055,7 +1291,7 @@ class WorkspaceDouble:
         if method != "POST":
             return None
         known = {
-            self._output_asset_id(job, output): JOB_OUTPUT_PATH.format(job=job, output=output)
+            self._output_asset_id(job, output): self._output_prefix(job, output)
             for job, outputs in self.job_outputs.items()
             for output in outputs
         }
@@ -1071,6 +1307,88 @@ class WorkspaceDouble:
         )
         resolved = {asset_id: {"uri": datastore + known[asset_id], "type": "UriFolder"} for asset_id in requested}
         return _Response(200, {"values": resolved})
+
+    # --- Azure ML registries ---
+
+    def _registry_discovery(self, name: str) -> _Response:
+        return _Response(
+            200,
+            {
+                "registryName": name,
+                "tenantId": TENANT_ID,
+                "primaryRegion": LOCATION,
+                "regions": [LOCATION],
+                "subscriptionId": self.subscription_id,
+                "resourceGroup": self.resource_group,
+                "primaryRegionResourceProviderUri": f"{self.url}/",
+                "registryFqdns": {LOCATION: {"api": f"{self.url}/"}},
+            },
+        )
+
+    def _registry_model_resource(
+        self, registry: str, name: str, version: str, source: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "id": f"azureml://registries/{registry}/models/{name}/versions/{version}",  # registry ids are URIs
+            "name": version,
+            "type": "Microsoft.MachineLearningServices/registries/models/versions",
+            "systemData": self._system_data(),
+            "properties": {
+                **{k: v for k, v in source["properties"].items() if k != "modelUri"},
+                "modelUri": f"azureml://registries/{registry}/models/{name}/versions/{version}",
+                "provisioningState": "Succeeded",
+            },
+        }
+
+    def _registry_model(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET":
+            return None
+        found = self.registry_models.get((match["registry"], match["name"], match["version"]))
+        if found is None:
+            return _arm_error(404, "UserError", f"Model {match['name']}:{match['version']} not found in registry.")
+        return _Response(200, found)
+
+    def _registry_model_versions(
+        self, method: str, match: re.Match[str], query: dict[str, str], body: Any
+    ) -> _Response | None:
+        if method != "GET":
+            return None
+        versions = [m for (r, n, _), m in self.registry_models.items() if (r, n) == (match["registry"], match["name"])]
+        if "desc" in query.get("$orderBy", query.get("$orderby", "")).lower():
+            versions = versions[::-1]
+        return _Response(200, {"value": versions[: int(query["$top"])] if query.get("$top") else versions})
+
+    def _registry_import(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        """Share a workspace model to the registry: a long-running copy that, like the service's, fails for a name
+        and version the registry already has, and for a source the workspace does not have."""
+        if method != "POST":
+            return None
+        properties = (body or {}).get("properties") or {}
+        source = re.fullmatch(
+            rf"azureml://locations/[^/]+/workspaces/{WORKSPACE_ID}/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)",
+            properties.get("sourceAssetId", ""),
+        )
+        if source is None or f"{source['name']}:{source['version']}" not in self.assets["models"]:
+            return _arm_error(404, "UserError", f"Source asset {properties.get('sourceAssetId')} not found.")
+        registry = match["registry"]
+        key = (
+            registry,
+            properties.get("destinationName") or source["name"],
+            properties.get("destinationVersion") or source["version"],
+        )
+        if key in self.registry_models:
+            return _arm_error(409, "UserError", f"Model {key[1]}:{key[2]} already exists in registry {registry}.")
+        model = self.assets["models"][f"{source['name']}:{source['version']}"]
+        self.registry_models[key] = self._registry_model_resource(*key, model)
+        operation = uuid.uuid4().hex
+        self.operations[operation] = {}
+        location = f"{self.url}/mferp/managementfrontend/operations/{operation}"
+        return _Response(202, None, {"Location": location, "Retry-After": "0"})
+
+    def _operation(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET" or match["operation"] not in self.operations:
+            return None
+        return _Response(200, self.operations[match["operation"]])
 
     # --- schedules ---
 

@@ -15,7 +15,6 @@ from azure.storage.blob import BlobServiceClient
 
 from tests.azure_double import fixture
 from tests.azure_double.server import (
-    ACCOUNT_KEY,
     DEFAULT_CONTAINER,
     STORAGE_ACCOUNT,
     TERMINAL_STATUSES,
@@ -387,16 +386,17 @@ def test_only_loopback_is_reachable(workspace_double: WorkspaceDouble) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get("https://management.azure.com/", timeout=5)
     assert workspace_double.foreign_hosts == ["management.azure.com"]
-    # The double's own endpoints are served over TLS with the certificate the environment trusts.
+    # The double's own endpoints are served over TLS with the certificate the environment trusts (and, like Azure
+    # Storage, refuse a request that carries no token).
     response = requests.get(f"{workspace_double.account_url}/nothing/here", timeout=5)
-    assert response.status_code == 404
+    assert response.status_code == 401
     assert STORAGE_ACCOUNT in workspace_double.requests[-1].path
 
 
 def test_blob_endpoint_serves_block_uploads_metadata_listing_and_ranges(workspace_double: WorkspaceDouble) -> None:
     # Large files reach the double in blocks; 4-byte blocks exercise that path with a 10-byte blob.
     service = BlobServiceClient(
-        workspace_double.account_url, credential=ACCOUNT_KEY, max_single_put_size=4, max_block_size=4
+        workspace_double.account_url, credential=workspace_double.credential, max_single_put_size=4, max_block_size=4
     )
     container = service.get_container_client(DEFAULT_CONTAINER)
     blob = container.get_blob_client("LocalUpload/abc/model.bin")
@@ -409,3 +409,72 @@ def test_blob_endpoint_serves_block_uploads_metadata_listing_and_ranges(workspac
     assert [(b.name, b.size, b.metadata["name"]) for b in listed] == [("LocalUpload/abc/model.bin", 10, "churn")]
     assert [r.query.get("comp") for r in workspace_double.writes()] == ["block", "block", "block", "blocklist"]
     assert workspace_double.bytes_uploaded() == 10  # blob content only, not the block list
+
+
+# --- as strict as Azure: tokens per surface, expiry, identity-based storage, federated assertions, registries ---
+
+
+def test_storage_takes_only_a_storage_token_and_no_account_key(workspace_double: WorkspaceDouble) -> None:
+    container = f"{workspace_double.account_url}/{DEFAULT_CONTAINER}?restype=container"
+    workspace_token = workspace_double.credential.get_token(f"{workspace_double.url}/.default").token
+    storage_token = workspace_double.credential.get_token("https://storage.azure.com/.default").token
+    headers = {"x-ms-version": "2025-01-05"}
+    refused = requests.get(container, headers={**headers, "Authorization": f"Bearer {workspace_token}"}, timeout=5)
+    assert (refused.status_code, refused.headers["x-ms-error-code"]) == (401, "InvalidAuthenticationInfo")
+    shared_key = requests.get(container, headers={**headers, "Authorization": "SharedKey acct:c2lnbmF0dXJl"}, timeout=5)
+    assert shared_key.status_code == 401
+    accepted = requests.get(container, headers={**headers, "Authorization": f"Bearer {storage_token}"}, timeout=5)
+    assert accepted.status_code == 200
+    ml = client(workspace_double)
+    assert ml.datastores.get_default().credentials.type == "None"  # identity-based: no secret to list
+
+
+def test_tokens_expire_on_the_double_s_clock(workspace_double: WorkspaceDouble) -> None:
+    token = workspace_double.credential.get_token(f"{workspace_double.url}/.default").token
+    workspace = f"{workspace_double.url}{workspace_double.workspace_id}?api-version=2023-08-01-preview"
+    assert requests.get(workspace, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
+    workspace_double.clock.advance(3601)
+    expired = requests.get(workspace, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert (expired.status_code, expired.json()["error"]["code"]) == (401, "ExpiredAuthenticationToken")
+
+
+def test_entra_id_refuses_a_federated_assertion_past_its_lifetime(workspace_double: WorkspaceDouble) -> None:
+    from tests.azure_double.server import CI_CLIENT_ID, TENANT_ID
+
+    assertion = workspace_double.github_assertion()
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": CI_CLIENT_ID,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+        "scope": "https://storage.azure.com/.default",
+    }
+    endpoint = f"{workspace_double.url}/{TENANT_ID}/oauth2/v2.0/token"
+    assert requests.post(endpoint, data=form, timeout=5).status_code == 200
+    workspace_double.clock.advance(workspace_double.assertion_lifetime + 1)
+    refused = requests.post(endpoint, data=form, timeout=5)
+    assert refused.status_code == 400
+    assert refused.json()["error_description"].startswith("AADSTS700024: Client assertion is not within its valid")
+    assert requests.post(endpoint, data={**form, "client_id": "someone-else"}, timeout=5).json()["error"] == (
+        "unauthorized_client"
+    )
+
+
+def test_github_s_oidc_endpoint_wants_the_job_s_request_token(workspace_double: WorkspaceDouble) -> None:
+    env = workspace_double.github_env()
+    url = f"{env['ACTIONS_ID_TOKEN_REQUEST_URL']}&audience=api://AzureADTokenExchange"
+    assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    issued = requests.get(url, headers={"Authorization": f"Bearer {env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}"}, timeout=5)
+    assert issued.json()["value"].count(".") == 2  # a JWT
+
+
+def test_a_registry_imports_a_workspace_model_once(workspace_double: WorkspaceDouble) -> None:
+    ml = client(workspace_double)
+    ml.models.create_or_update(Model(name="churn", version="1", path="azureml://jobs/j/outputs/model", type="mlflow_model"))
+    ml.models.share(name="churn", version="1", registry_name="mlr-test", share_with_name="churn", share_with_version="1")
+    assert ("mlr-test", "churn", "1") in workspace_double.registry_models
+    with pytest.raises(Exception, match="already exists in registry"):  # the SDK's own check, before any import
+        ml.models.share(
+            name="churn", version="1", registry_name="mlr-test", share_with_name="churn", share_with_version="1"
+        )
+    assert_stayed_on_loopback(workspace_double)

@@ -146,14 +146,15 @@ class FakeWorkspace:
         self.writes.append(f"schedule {name}")
         return name
 
-    def share_model(self, name: str, version: str, registry: str) -> str:
+    def share_model(self, name: str, version: str, registry: str) -> Action:
         if (name, version) not in self.models:
             raise MlopsError(f"sharing model {name}:{version}: not found in workspace {self.settings.workspace}")
         shared = self.azure.registries.setdefault(registry, {})
-        if (name, version) not in shared:
-            shared[(name, version)] = self.models[(name, version)]
-            self.writes.append(f"share model {name}:{version} to {registry}")
-        return f"azureml://registries/{registry}/models/{name}/versions/{version}"
+        if (name, version) in shared:
+            return Action.EXISTS
+        shared[(name, version)] = self.models[(name, version)]
+        self.writes.append(f"share model {name}:{version} to {registry}")
+        return Action.REGISTERED
 
     @staticmethod
     def _key(asset) -> tuple[str, str, str]:

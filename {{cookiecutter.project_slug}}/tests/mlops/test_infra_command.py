@@ -78,8 +78,24 @@ def test_unchanged_infra_is_deployed_once(project: Path, az: Az) -> None:
     third = deploy(project)
     assert third.returncode == 0, third.stderr
     assert az.verbs() == ["show", "create", "show", "show", "create"]
+
     names = {call[call.index("--name") + 1] for call in az.calls}
     assert len(names) == 2
+
+
+def test_a_deployment_opens_a_window_in_which_permission_errors_are_retried(project: Path, az: Az) -> None:
+    """Role assignments take up to 10 minutes to apply: the commands after a deployment wait for them."""
+    from mlops.commands.infra import ROLE_PROPAGATION, permissions_settle_by
+
+    assert permissions_settle_by(project, "dev") is None
+    assert deploy(project).returncode == 0
+    settle_by = permissions_settle_by(project, "dev")
+    assert settle_by is not None
+    assert permissions_settle_by(project, "prod") is None  # another environment's roles were not touched
+    assert permissions_settle_by(project, "dev", now=settle_by - ROLE_PROPAGATION + 1) == settle_by
+    assert permissions_settle_by(project, "dev", now=settle_by + 1) is None
+    assert deploy(project).returncode == 0  # unchanged: nothing deployed, the window is not reopened
+    assert permissions_settle_by(project, "dev") == settle_by
 
 
 def test_each_environment_and_ci_principal_is_its_own_deployment(

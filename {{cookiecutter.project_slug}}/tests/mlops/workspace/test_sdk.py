@@ -172,3 +172,79 @@ def test_terminal_states_are_azure_ml_s(adapter) -> None:
     assert {status.value for status in TERMINAL} - {JobStatus.NOT_SUBMITTED.value} == set(
         RunHistoryConstants.TERMINAL_STATUSES
     )
+
+
+def test_a_storage_403_names_the_storage_role_and_the_propagation_delay(adapter, workspace_double) -> None:
+    workspace_double.fail_next(r"\.blob\.core\.windows\.net/", 403, times=1)
+    with pytest.raises(MlopsError) as raised:
+        register(assets(adapter), adapter)
+    message = str(raised.value)
+    assert f"Storage Blob Data Contributor on storage account {adapter.settings.storage_account}" in message
+    assert "AzureML Data Scientist" not in message
+    assert "up to 10 minutes" in message
+
+
+def test_a_workspace_403_names_the_workspace_role(adapter, workspace_double) -> None:
+    workspace_double.fail_next(r"/environments/", 403, times=1)
+    with pytest.raises(MlopsError, match=f"AzureML Data Scientist on workspace {adapter.settings.workspace}"):
+        adapter.exists(assets(adapter).environment)
+
+
+def test_right_after_roles_were_assigned_403s_are_retried_until_they_clear(workspace_double) -> None:
+    """CD deploys infra/ (role assignments) and uses them seconds later; Azure applies them within 10 minutes."""
+    progress: list[str] = []
+    slept: list[float] = []
+    now = [1000.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    settings = dataclasses.replace(
+        load_azure_settings("dev", default_root(), {"AZURE_SUBSCRIPTION_ID": workspace_double.subscription_id}),
+        resource_group=workspace_double.resource_group,
+        workspace=workspace_double.workspace_name,
+    )
+    client = sdk.connect(
+        settings, credential=workspace_double.credential, retry_backoff_factor=0.01, **workspace_double.client_kwargs
+    ).client
+    workspace = sdk.AzureWorkspace(
+        settings,
+        client,
+        permissions_settle_by=1000.0 + 600,
+        progress=progress.append,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    workspace_double.fail_next(r"\.blob\.core\.windows\.net/", 403, times=2)
+    workspace_double.fail_next(r"/components/", 403, times=3)
+    assert [r.action for r in register(assets(workspace), workspace)] == [Action.REGISTERED] * 5
+    assert len(progress) == 5
+    assert all("can take up to 10 minutes" in line and "retrying in 20 s" in line for line in progress)
+    assert slept == [20.0] * 5
+
+    workspace_double.fail_next(r"/environments/", 403, times=100)  # a role that never arrives: bounded
+    with pytest.raises(MlopsError, match="AzureML Data Scientist"):
+        workspace.exists(assets(workspace).environment)
+    assert now[0] <= 1000.0 + 600 + 20
+
+
+def test_sharing_to_the_registry_twice_shares_once(adapter, workspace_double) -> None:
+    """A re-run prod stage shares again: the registry's model is found and kept, not a crash."""
+    files = {"decision.json": json.dumps(DECISION).encode(), "metrics.json": json.dumps(METRICS).encode()}
+    workspace_double.script_job(["Completed"], outputs={"evaluation": files})
+    state, _ = submitted(adapter, workspace_double)
+    adapter.state(state.name)
+    version = evaluation.register_model(adapter, "churn", state.name, evaluation.read(adapter, state.name), {})
+
+    assert adapter.share_model("churn", version, "mlr-test") is Action.REGISTERED
+    assert ("mlr-test", "churn", version) in workspace_double.registry_models
+    imports = [r for r in workspace_double.requests if r.path.endswith("/registries/mlr-test/import")]
+    assert len(imports) == 1
+    assert adapter.share_model("churn", version, "mlr-test") is Action.EXISTS
+    assert len([r for r in workspace_double.requests if r.path.endswith("/import")]) == 1
+
+
+def test_sharing_a_model_the_workspace_does_not_have_is_one_clear_error(adapter) -> None:
+    with pytest.raises(MlopsError, match="sharing model ghost:7 to registry mlr-test"):
+        adapter.share_model("ghost", "7", "mlr-test")
