@@ -153,7 +153,6 @@ module roles 'modules/roles.bicep' = {
     workspaceName: workspace.outputs.workspaceName
     storageAccountName: storage.outputs.storageAccountName
     containerRegistryName: containerRegistry.outputs.containerRegistryName
-    workspacePrincipalId: workspace.outputs.workspacePrincipalId
     computePrincipalId: compute.outputs.computePrincipalId
     ciPrincipalId: ciPrincipalId
   }

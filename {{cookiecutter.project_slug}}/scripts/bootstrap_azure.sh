@@ -1,26 +1,43 @@
 #!/usr/bin/env bash
-# One-time Azure setup for CI/CD, run by a person with rights to create resource groups and role assignments:
-#   - the dev and prod resource groups (names from config/environments.toml),
-#   - three user-assigned managed identities for CI, trusted through federated credentials (OIDC, no secret anywhere),
-#     each with the least it needs, on its own resource group only:
-#       ci-dev   deploys and trains in dev    Contributor + Role Based Access Control Administrator on the dev group,
-#                                             the latter limited to the roles infra/ grants
-#       ci-prod  deploys and trains in prod   the same on the prod group (+ Reader on the dev group when models go
-#                                             through an Azure ML registry: promote reads the dev model)
+# One-time Azure setup for CI/CD, run by a person allowed to register resource providers, create resource groups
+# and assign roles in the subscription (Owner, or Contributor plus User Access Administrator). It:
+#   - registers the resource providers infra/ needs, which the CI identities cannot do later (a subscription-level
+#     action; a new subscription would fail its first deployment with MissingSubscriptionRegistration),
+#   - creates the dev and prod resource groups (names from config/environments.toml),
+#   - creates three user-assigned managed identities for CI, trusted through federated credentials (OIDC, no
+#     secret anywhere), each with the least it needs, on its own resource group only:
+#       ci-dev   deploys and trains in dev    Contributor and Role Based Access Control Administrator on the dev
+#                                             group, the latter limited to assigning the roles infra/ grants
+#       ci-prod  deploys and trains in prod   the same on the prod group (+ Reader on the dev group when models
+#                                             go through an Azure ML registry: promote reads the dev model)
 #       ci-pr    previews pull requests       a custom role on the dev group: read everything, preview deployments
 #     so a job in the dev environment can never change prod, and pull-request code can change nothing;
 #     infra/ then grants each CI identity its data-plane roles in its own environment,
-#   - the CI variables: GitHub repository and environment variables (gh), or what to enter in Azure DevOps.
+#   - sets the CI variables: GitHub repository and environment variables (gh), or prints what to enter in Azure
+#     DevOps.
 #
 # Usage:
-#   scripts/bootstrap_azure.sh --github owner/repo [--dry-run]
+#   scripts/bootstrap_azure.sh --github OWNER/REPO [--dry-run]
 #   scripts/bootstrap_azure.sh --azure-devops [--ado-issuer URL --ado-subject SUBJECT] [--dry-run]
-# --dry-run prints every command instead of running it (no login needed). Every step is idempotent: run it again
-# after a failure (a new custom role can take a minute to become assignable).
+#
+#   --github OWNER/REPO  trust GitHub Actions of that repository (environments dev and prod, pull requests)
+#   --azure-devops       print the service connections and variable groups to create in Azure DevOps; run again
+#                        with --ado-issuer and --ado-subject, as each service connection shows them, to trust it
+#   --dry-run            print every command instead of running it (no login needed); values that exist only
+#                        once a command has run appear as <placeholders>
+#   -h, --help           show this help
+#
+# Every step checks before it changes anything, so the script can be run again after a failure, with any Azure CLI
+# release (a new custom role can take a minute to become assignable). Needs az (logged in), python3 and, with
+# --github, the GitHub CLI gh (logged in).
 set -euo pipefail
 
-usage() {
-  sed -n '/^# Usage:/,/^# --dry-run/p' "$0" >&2
+usage() {  # the comment block at the top of this file
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+}
+
+fail_usage() {
+  echo "$1 (scripts/bootstrap_azure.sh --help shows the usage)" >&2
   exit 2
 }
 
@@ -32,22 +49,21 @@ ADO_SUBJECT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
-    --github) GITHUB_REPO="${2:?--github needs owner/repo}"; shift ;;
+    --github) [ $# -ge 2 ] || fail_usage "--github needs OWNER/REPO"; GITHUB_REPO="$2"; shift ;;
     --azure-devops) AZURE_DEVOPS=1 ;;
-    --ado-issuer) ADO_ISSUER="${2:?--ado-issuer needs a URL}"; shift ;;
-    --ado-subject) ADO_SUBJECT="${2:?--ado-subject needs a subject}"; shift ;;
-    -h|--help) usage ;;
-    *) echo "unknown option: $1" >&2; usage ;;
+    --ado-issuer) [ $# -ge 2 ] || fail_usage "--ado-issuer needs a URL"; ADO_ISSUER="$2"; shift ;;
+    --ado-subject) [ $# -ge 2 ] || fail_usage "--ado-subject needs a subject"; ADO_SUBJECT="$2"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) fail_usage "unknown option: $1" ;;
   esac
   shift
 done
 if [ -z "$GITHUB_REPO" ] && [ "$AZURE_DEVOPS" -eq 0 ]; then
-  echo "choose the CI platform: --github owner/repo or --azure-devops" >&2
-  usage
+  fail_usage "choose the CI platform: --github OWNER/REPO or --azure-devops"
 fi
 case "$GITHUB_REPO" in
   ""|*/*) ;;
-  *) echo "--github expects owner/repo, not '$GITHUB_REPO'" >&2; exit 2 ;;
+  *) fail_usage "--github expects OWNER/REPO, not '$GITHUB_REPO'" ;;
 esac
 # An Azure DevOps subject ends with its service connection's name, which says which identity it may use.
 ADO_IDENTITY=""
@@ -56,7 +72,7 @@ if [ -n "$ADO_SUBJECT" ]; then
     mlops-dev) ADO_IDENTITY="dev" ;;
     mlops-prod) ADO_IDENTITY="prod" ;;
     mlops-pr) ADO_IDENTITY="pr" ;;
-    *) echo "--ado-subject must end with mlops-dev, mlops-prod or mlops-pr, not '${ADO_SUBJECT##*/}'" >&2; exit 2 ;;
+    *) fail_usage "--ado-subject must end with mlops-dev, mlops-prod or mlops-pr, not '${ADO_SUBJECT##*/}'" ;;
   esac
 fi
 
@@ -67,26 +83,46 @@ PYTHON="${PYTHON:-python3}"
 setting() {
   "$PYTHON" -c 'import sys, tomllib; c = tomllib.load(open("config/environments.toml", "rb")); print((c[sys.argv[1]] if sys.argv[1] else c).get(sys.argv[2], ""))' "$1" "$2"
 }
+# Built-in role ids, by name, from the one table of them (infra/built-in-roles.json, checked against Microsoft's).
+role_id() {
+  "$PYTHON" -c 'import json, sys; print(json.load(open("infra/built-in-roles.json"))["roles"][sys.argv[1]])' "$1"
+}
 PREFIX="$(setting "" resource_prefix)"
 LOCATION="$(setting dev location)"
 RG_DEV="$(setting dev resource_group)"
 RG_PROD="$(setting prod resource_group)"
 REGISTRY="$(setting prod ml_registry)"
-CONTRIBUTOR="b24988ac-6180-42dd-a0ba-2b8f6a5f1d3c"
-RBAC_ADMIN="f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-READER="acdd72a7-3385-48ef-bd42-f606fba81ae7"
+CONTRIBUTOR="$(role_id 'Contributor')"
+RBAC_ADMIN="$(role_id 'Role Based Access Control Administrator')"
+READER="$(role_id 'Reader')"
 WHAT_IF_ROLE="${RG_DEV} what-if reader"  # custom role names are unique per tenant
+
+# A command as a person would type it: plain words bare, the rest in quotes (no backslash escapes), so the dry run
+# can be read, reviewed and pasted.
+show() {
+  local word out=""
+  for word in "$@"; do
+    if [[ "$word" =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+      out+="$word "
+    elif [[ "$word" != *"'"* ]]; then
+      out+="'$word' "
+    else
+      word="${word//\\/\\\\}"; word="${word//\"/\\\"}"; word="${word//\$/\\\$}"; word="${word//\`/\\\`}"
+      out+="\"$word\" "
+    fi
+  done
+  printf '%s\n' "${out% }"
+}
 
 run() {
   if [ "$DRY_RUN" -eq 1 ]; then
-    printf '%q ' "$@"
-    printf '\n'
+    show "$@"
   else
     "$@"
   fi
 }
 
-# A value that only exists after a command has run: a placeholder in a dry run.
+# A value that only exists once a command has run: a placeholder in a dry run.
 query() {
   local placeholder="$1"
   shift
@@ -97,9 +133,31 @@ query() {
   fi
 }
 
+# Run "$@" unless CHECK (a command printing something when the thing exists) finds it; a dry run prints both.
+unless_exists() {
+  local check="$1"
+  shift
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '# unless %s prints something:\n' "$check"
+    show "$@"
+  elif [ -z "$(eval "$check")" ]; then
+    "$@"
+  fi
+}
+
 SUBSCRIPTION_ID="$(query subscription-id az account show --query id --output tsv)"
 TENANT_ID="$(query tenant-id az account show --query tenantId --output tsv)"
 scope() { printf '/subscriptions/%s/resourceGroups/%s' "$SUBSCRIPTION_ID" "$1"; }
+
+# Resource providers: every namespace infra/ deploys resource types of, and the managed identities created below.
+# Microsoft.Authorization is registered in every subscription. Registration is asynchronous: the first deployment
+# waits for it if it has not finished.
+PROVIDERS="$({ grep -ohE "'Microsoft\.[A-Za-z]+/" infra/main.bicep infra/modules/*.bicep | tr -d "'/"; \
+  echo Microsoft.ManagedIdentity; } | grep -vx Microsoft.Authorization | sort -u)"
+for provider in $PROVIDERS; do
+  unless_exists "az provider show --namespace $provider --query \"registrationState=='Registered' || null\" --output tsv" \
+    az provider register --namespace "$provider" --output none
+done
 
 for rg in "$RG_DEV" "$RG_PROD"; do
   run az group create --name "$rg" --location "$LOCATION" --output none
@@ -114,23 +172,36 @@ identity_id() {  # identity_id ROLE clientId|principalId: looked up once, when t
 }
 
 grant() {  # grant ROLE AZURE_ROLE RESOURCE_GROUP [extra az arguments]
-  local who="$1" role="$2" group="$3"
+  local who="$1" role="$2" group="$3" principal
   shift 3
-  run az role assignment create --assignee-object-id "$(identity_id "$who" principalId)" \
-    --assignee-principal-type ServicePrincipal --role "$role" --scope "$(scope "$group")" "$@" --output none
+  principal="$(identity_id "$who" principalId)"
+  # Checked first: re-creating an existing assignment fails on some Azure CLI releases.
+  unless_exists "az role assignment list --assignee $principal --role '$role' --scope $(scope "$group") --query [0].id --output tsv" \
+    az role assignment create --assignee-object-id "$principal" --assignee-principal-type ServicePrincipal \
+    --role "$role" --scope "$(scope "$group")" "$@" --output none
 }
 
 # The deploying identities may create and delete role assignments of the roles infra/ grants, and no others (so they
-# cannot make themselves Owner): the role definition ids are read from the Bicep modules, where they are written once.
-GRANTED_ROLES="$(grep -ohE "'[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}'" infra/modules/*.bicep | tr -d "'" | sort -u \
-  | paste -sd, - | sed 's/,/, /g')"
+# cannot make themselves Owner): the roles are read from the Bicep modules, where they are named, and their ids from
+# infra/built-in-roles.json.
+GRANTED_ROLES="$("$PYTHON" - <<'PY'
+import json, pathlib, re
+ids = json.loads(pathlib.Path("infra/built-in-roles.json").read_text())["roles"]
+named = set()
+for module in sorted(pathlib.Path("infra/modules").glob("*.bicep")):
+    for groups in re.findall(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]", module.read_text()):
+        named.add(next(group for group in groups if group))
+print(", ".join(sorted(ids[name] for name in named)))
+PY
+)"
 ONLY_GRANTED_ROLES="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR \
 (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}})) \
 AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR \
 (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}}))"
 
 federate() {  # federate ROLE CREDENTIAL_NAME ISSUER SUBJECT
-  run az identity federated-credential create --identity-name "$(identity_name "$1")" \
+  unless_exists "az identity federated-credential show --identity-name $(identity_name "$1") --resource-group $(identity_group "$1") --name $2 --query id --output tsv 2>/dev/null" \
+    az identity federated-credential create --identity-name "$(identity_name "$1")" \
     --resource-group "$(identity_group "$1")" --name "$2" --issuer "$3" --subject "$4" \
     --audiences api://AzureADTokenExchange --output none
 }
@@ -159,10 +230,8 @@ fi
 WHAT_IF_DEFINITION="$(printf '{"Name": "%s", "IsCustom": true, "Description": "%s", "Actions": ["*/read", "%s", "%s"], "NotActions": [], "AssignableScopes": ["%s"]}' \
   "$WHAT_IF_ROLE" "Read resources and preview deployments (what-if); change nothing." \
   "Microsoft.Resources/deployments/whatIf/action" "Microsoft.Resources/deployments/validate/action" "$(scope "$RG_DEV")")"
-if [ "$DRY_RUN" -eq 1 ] || [ -z "$(az role definition list --name "$WHAT_IF_ROLE" --scope "$(scope "$RG_DEV")" \
-  --query "[0].name" --output tsv)" ]; then
-  run az role definition create --role-definition "$WHAT_IF_DEFINITION" --output none
-fi
+unless_exists "az role definition list --name '$WHAT_IF_ROLE' --scope $(scope "$RG_DEV") --query [0].name --output tsv" \
+  az role definition create --role-definition "$WHAT_IF_DEFINITION" --output none
 grant pr "$WHAT_IF_ROLE" "$RG_DEV"
 
 if [ -n "$GITHUB_REPO" ]; then

@@ -20,8 +20,8 @@ param tags object = {}
 @description('Object id of the CI service principal, which shares validated models into the registry; empty to skip.')
 param ciPrincipalId string = ''
 
-// AzureML Registry User (built-in role 1823dd4f-9b8c-4ab6-ab4e-7397a3684615): use and add registry assets, nothing more.
-var registryUserRole = '1823dd4f-9b8c-4ab6-ab4e-7397a3684615'
+// AzureML Registry User: use and add registry assets, nothing more (ids: infra/built-in-roles.json).
+var registryUserRole = loadJsonContent('../built-in-roles.json').roles['AzureML Registry User']
 
 resource mlRegistry 'Microsoft.MachineLearningServices/registries@2025-06-01' = {
   name: mlRegistryName

@@ -1,10 +1,15 @@
-// Least-privilege role assignments. Built-in role definition ids (the same GUID in every tenant), from
-// https://learn.microsoft.com/azure/role-based-access-control/built-in-roles :
-//   AzureML Data Scientist                      f6c7c914-8db3-469d-8ca1-694a8f32e121
-//   Storage Blob Data Contributor               ba92f5b4-2d11-453d-a403-e96b0029c9fe
-//   Storage File Data Privileged Contributor    69566ab7-960f-475b-8e7c-b3118f30c6bd
-//   AcrPull                                     7f951dda-4ed3-4680-a7ca-43fe172d538d
+// Least-privilege role assignments, by built-in role name: infra/built-in-roles.json holds their ids (the one table,
+// checked against Microsoft's "Azure built-in roles" list by tests/infra/).
+//
+// Only what Azure ML does not assign by itself. The workspace's system-assigned identity gets its roles from Azure ML
+// when the workspace is created ("managed by Microsoft": Contributor, or Azure AI Administrator since November 2024,
+// on the resource group, and with systemDatastoresAuthMode 'identity' the permissions it needs on its storage
+// account), so assigning them here again would fail the deployment with RoleAssignmentExists
+// (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication,
+// https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage).
 // 2022-04-01 is the newest GA API version of Microsoft.Authorization/roleAssignments (no 2024+ GA version exists).
+
+var builtInRoles = loadJsonContent('../built-in-roles.json').roles
 
 @description('Name of the Azure ML workspace.')
 param workspaceName string
@@ -15,21 +20,11 @@ param storageAccountName string
 @description('Name of the container registry.')
 param containerRegistryName string
 
-@description('Principal id of the workspace\'s system-assigned identity.')
-param workspacePrincipalId string
-
 @description('Principal id of the compute cluster\'s managed identity.')
 param computePrincipalId string
 
 @description('Object id of the CI service principal; empty to skip its assignment.')
 param ciPrincipalId string
-
-var roles = {
-  azureMlDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  storageFileDataPrivilegedContributor: '69566ab7-960f-475b-8e7c-b3118f30c6bd'
-  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
-}
 
 resource workspace 'Microsoft.MachineLearningServices/workspaces@2025-06-01' existing = {
   name: workspaceName
@@ -45,65 +40,47 @@ resource containerRegistry 'Microsoft.ContainerRegistry/registries@2025-04-01' e
 
 // CI uploads code snapshots and training data to the default datastore; with shared keys off, that takes a data role.
 resource ciBlobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(ciPrincipalId)) {
-  name: guid(storageAccount.id, ciPrincipalId, roles.storageBlobDataContributor)
+  name: guid(storageAccount.id, ciPrincipalId, builtInRoles['Storage Blob Data Contributor'])
   scope: storageAccount
   properties: {
     principalId: ciPrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles['Storage Blob Data Contributor'])
   }
 }
 
-// CI submits jobs and registers assets; it needs neither Owner nor Contributor.
+// CI submits jobs and registers assets in the workspace: the data-plane role for that (Contributor, from the
+// bootstrap, only lets it deploy infra/ into its resource group; it grants no data access).
 resource ciDataScientist 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(ciPrincipalId)) {
-  name: guid(workspace.id, ciPrincipalId, roles.azureMlDataScientist)
+  name: guid(workspace.id, ciPrincipalId, builtInRoles['AzureML Data Scientist'])
   scope: workspace
   properties: {
     principalId: ciPrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.azureMlDataScientist)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles['AzureML Data Scientist'])
   }
 }
 
-// The compute reads training data and writes outputs with its own identity (no account keys).
+// The compute reads training data and writes outputs with its own identity (no account keys); Microsoft documents at
+// least Storage Blob Data Reader for identity-based datastores, and the steps write their outputs.
 resource computeBlobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, computePrincipalId, roles.storageBlobDataContributor)
+  name: guid(storageAccount.id, computePrincipalId, builtInRoles['Storage Blob Data Contributor'])
   scope: storageAccount
   properties: {
     principalId: computePrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles['Storage Blob Data Contributor'])
   }
 }
 
-// The compute pulls the environment images Azure ML built.
+// The compute pulls the environment images Azure ML built. Its identity is user-assigned (compute.bicep), which Azure
+// ML grants nothing by itself: AcrPull is assigned here.
 resource computeAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(containerRegistry.id, computePrincipalId, roles.acrPull)
+  name: guid(containerRegistry.id, computePrincipalId, builtInRoles.AcrPull)
   scope: containerRegistry
   properties: {
     principalId: computePrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
-  }
-}
-
-// Identity-based system datastores: the workspace itself reads and writes blobs and file shares without keys.
-resource workspaceBlobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, workspacePrincipalId, roles.storageBlobDataContributor)
-  scope: storageAccount
-  properties: {
-    principalId: workspacePrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-  }
-}
-
-resource workspaceFileData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, workspacePrincipalId, roles.storageFileDataPrivilegedContributor)
-  scope: storageAccount
-  properties: {
-    principalId: workspacePrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageFileDataPrivilegedContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.AcrPull)
   }
 }

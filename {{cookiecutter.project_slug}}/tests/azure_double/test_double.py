@@ -470,8 +470,12 @@ def test_github_s_oidc_endpoint_wants_the_job_s_request_token(workspace_double: 
 
 def test_a_registry_imports_a_workspace_model_once(workspace_double: WorkspaceDouble) -> None:
     ml = client(workspace_double)
-    ml.models.create_or_update(Model(name="churn", version="1", path="azureml://jobs/j/outputs/model", type="mlflow_model"))
-    ml.models.share(name="churn", version="1", registry_name="mlr-test", share_with_name="churn", share_with_version="1")
+    ml.models.create_or_update(
+        Model(name="churn", version="1", path="azureml://jobs/j/outputs/model", type="mlflow_model")
+    )
+    ml.models.share(
+        name="churn", version="1", registry_name="mlr-test", share_with_name="churn", share_with_version="1"
+    )
     assert ("mlr-test", "churn", "1") in workspace_double.registry_models
     with pytest.raises(Exception, match="already exists in registry"):  # the SDK's own check, before any import
         ml.models.share(

@@ -1,4 +1,8 @@
-"""The one-time Azure bootstrap, in its --dry-run mode: every command it would run, without Azure or GitHub."""
+"""The one-time Azure bootstrap, in its --dry-run mode: every command it would run, without Azure or GitHub.
+
+Role ids come from infra/built-in-roles.json (checked against Microsoft's list in tests/infra/), looked up by name
+here: a test that repeated the script's ids would only prove the script equal to itself.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from tests.conftest import PROJECT
 SCRIPT = PROJECT / "scripts" / "bootstrap_azure.sh"
 CONFIG = tomllib.loads((PROJECT / "config" / "environments.toml").read_text(encoding="utf-8"))
 RG_DEV, RG_PROD = CONFIG["dev"]["resource_group"], CONFIG["prod"]["resource_group"]
+ROLES = json.loads((PROJECT / "infra" / "built-in-roles.json").read_text(encoding="utf-8"))["roles"]
 
 
 def bootstrap(*args: str) -> subprocess.CompletedProcess:
@@ -24,57 +29,97 @@ def bootstrap(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, cwd=PROJECT)
 
 
-def test_github_dry_run_prints_every_command() -> None:
+@pytest.fixture(scope="module")
+def github() -> list[str]:
     result = bootstrap("--github", "acme/churn", "--dry-run")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    groups = [line for line in lines if line.startswith("az group create")]
-    assert [re.search(r"--name (\S+)", g).group(1) for g in groups] == [RG_DEV, RG_PROD]
-    identities = [
-        re.search(r"--name (\S+) --resource-group (\S+)", line).groups()
-        for line in lines
-        if line.startswith("az identity create")
-    ]
+    return result.stdout.splitlines()
+
+
+def commands(lines: list[str], prefix: str) -> list[list[str]]:
+    """The printed commands starting with ``prefix`` (not the checks printed as comments), as argument lists."""
+    return [shlex.split(line) for line in lines if line.startswith(prefix)]
+
+
+def option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+def test_help_is_the_whole_usage_on_stdout() -> None:
+    result = bootstrap("--help")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert "--github OWNER/REPO" in result.stdout
+    assert "--dry-run" in result.stdout
+    assert result.stdout.rstrip().endswith("the GitHub CLI gh (logged in).")  # the last line, not cut mid-sentence
+
+
+def test_a_new_subscription_gets_every_resource_provider_infra_needs(github: list[str]) -> None:
+    registered = {option(words, "--namespace") for words in commands(github, "az provider register")}
+    bicep = " ".join(path.read_text(encoding="utf-8") for path in (PROJECT / "infra").rglob("*.bicep"))
+    used = set(re.findall(r"'(Microsoft\.[A-Za-z]+)/", bicep)) - {"Microsoft.Authorization"}
+    assert used <= registered
+    assert {"Microsoft.MachineLearningServices", "Microsoft.Storage", "Microsoft.ManagedIdentity"} <= registered
+    checks = [line for line in github if line.startswith("# unless az provider show")]
+    assert len(checks) == len(registered)  # registered only when not registered yet
+
+
+def test_github_dry_run_prints_every_command(github: list[str]) -> None:
+    groups = commands(github, "az group create")
+    assert [option(words, "--name") for words in groups] == [RG_DEV, RG_PROD]
+    identities = [(option(w, "--name"), option(w, "--resource-group")) for w in commands(github, "az identity create")]
     prefix = CONFIG["resource_prefix"]
     assert identities == [
         (f"id-{prefix}-ci-dev", RG_DEV),
         (f"id-{prefix}-ci-prod", RG_PROD),
         (f"id-{prefix}-ci-pr", RG_DEV),
     ]
-    federations = re.findall(r"--identity-name id-\S+-ci-(\w+) .* --subject (\S+)", result.stdout)
+    federations = [
+        (option(w, "--identity-name").rsplit("-", 1)[1], option(w, "--subject"))
+        for w in commands(github, "az identity federated-credential create")
+    ]
     assert federations == [
         ("dev", "repo:acme/churn:environment:dev"),
         ("prod", "repo:acme/churn:environment:prod"),
         ("pr", "repo:acme/churn:pull_request"),
     ]
-    repository = [line.split()[3] for line in lines if line.startswith("gh variable set") and "--env" not in line]
-    assert repository == ["AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_PR_CLIENT_ID", "AZURE_DEV_PRINCIPAL_ID"]
-    environment = [
-        re.search(r"set (\w+) --env (\w+) .* --body (\S+)", line).groups() for line in lines if "--env" in line
+    variables = commands(github, "gh variable set")
+    assert [w[3] for w in variables if "--env" not in w] == [
+        "AZURE_TENANT_ID",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_PR_CLIENT_ID",
+        "AZURE_DEV_PRINCIPAL_ID",
     ]
-    assert environment == [
-        ("AZURE_CLIENT_ID", "dev", r"\<dev-clientId\>"),
-        ("CI_PRINCIPAL_ID", "dev", r"\<dev-principalId\>"),
-        ("AZURE_CLIENT_ID", "prod", r"\<prod-clientId\>"),
-        ("CI_PRINCIPAL_ID", "prod", r"\<prod-principalId\>"),
+    assert [(w[3], option(w, "--env"), option(w, "--body")) for w in variables if "--env" in w] == [
+        ("AZURE_CLIENT_ID", "dev", "<dev-clientId>"),
+        ("CI_PRINCIPAL_ID", "dev", "<dev-principalId>"),
+        ("AZURE_CLIENT_ID", "prod", "<prod-clientId>"),
+        ("CI_PRINCIPAL_ID", "prod", "<prod-principalId>"),
     ]
 
 
-def grants(output: str) -> list[tuple[str, str, str]]:
+def test_the_dry_run_reads_like_commands_a_person_types(github: list[str]) -> None:
+    assert not any("\\<" in line or "\\ " in line for line in github), "no backslash escapes"
+    (admin,) = [line for line in github if "roleAssignments:RoleDefinitionId" in line and "prod" not in line]
+    assert "--condition \"((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'}))" in admin
+
+
+def grants(lines: list[str]) -> set[tuple[str, str, str]]:
     """(identity, role, resource group) of every role assignment the dry run prints."""
-    found = re.findall(r"--assignee-object-id \\<(\w+)-principalId\\> .* --role (.+?) --scope (\S+)", output)
-    return [(who, role.replace("\\", ""), scope.rsplit("/", 1)[1]) for who, role, scope in found]
+    return {
+        (
+            option(w, "--assignee-object-id").strip("<>").split("-")[0],
+            option(w, "--role"),
+            option(w, "--scope").rsplit("/", 1)[1],
+        )
+        for w in commands(lines, "az role assignment create")
+    }
 
 
-def test_each_identity_gets_the_least_it_needs_on_its_own_resource_group() -> None:
-    output = bootstrap("--github", "acme/churn", "--dry-run").stdout
-    scopes = re.findall(r"--scope (\S+)", output)
+def test_each_identity_gets_the_least_it_needs_on_its_own_resource_group(github: list[str]) -> None:
+    scopes = [option(w, "--scope") for w in commands(github, "az role assignment create")]
     assert all(re.fullmatch(r"/subscriptions/\S+/resourceGroups/rg-[\w-]+", scope) for scope in scopes)
-    contributor, rbac_admin, reader = (
-        "b24988ac-6180-42dd-a0ba-2b8f6a5f1d3c",
-        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    )
+    contributor, rbac_admin = ROLES["Contributor"], ROLES["Role Based Access Control Administrator"]
     expected = {
         ("dev", contributor, RG_DEV),
         ("dev", rbac_admin, RG_DEV),
@@ -83,40 +128,57 @@ def test_each_identity_gets_the_least_it_needs_on_its_own_resource_group() -> No
         ("pr", f"{RG_DEV} what-if reader", RG_DEV),
     }
     if CONFIG["prod"].get("ml_registry"):
-        expected.add(("prod", reader, RG_DEV))  # promote reads the dev model it shares to the registry
-    assert set(grants(output)) == expected
+        expected.add(("prod", ROLES["Reader"], RG_DEV))  # promote reads the dev model it shares to the registry
+    assert grants(github) == expected
     # The dev identity can change nothing in prod, the pull-request identity nothing anywhere.
-    assert not [g for g in grants(output) if g[0] == "dev" and g[2] == RG_PROD]
+    assert not [grant for grant in grants(github) if grant[0] == "dev" and grant[2] == RG_PROD]
 
 
-def test_deploying_identities_can_grant_only_the_roles_infra_grants() -> None:
+def test_every_change_is_checked_first_so_a_rerun_is_safe(github: list[str]) -> None:
+    """Re-creating an existing role assignment fails on some Azure CLI releases: each is looked up first."""
+    for kind, check in [
+        ("az role assignment create", "# unless az role assignment list"),
+        ("az identity federated-credential create", "# unless az identity federated-credential show"),
+        ("az role definition create", "# unless az role definition list"),
+    ]:
+        created = [i for i, line in enumerate(github) if line.startswith(kind)]
+        assert created, kind
+        assert all(github[i - 1].startswith(check) for i in created), kind
+
+
+def test_deploying_identities_can_grant_only_the_roles_infra_grants(github: list[str]) -> None:
     """Role Based Access Control Administrator, constrained: no Owner, no User Access Administrator for CI."""
-    lines = bootstrap("--github", "acme/churn", "--dry-run").stdout.splitlines()
-    admins = [shlex.split(line) for line in lines if "--role f58310d9-a9f6-439a-9e8d-f62e7b41a168" in line]
+    admins = [
+        w
+        for w in commands(github, "az role assignment create")
+        if option(w, "--role") == ROLES["Role Based Access Control Administrator"]
+    ]
     assert len(admins) == 2
     bicep = "".join(path.read_text(encoding="utf-8") for path in (PROJECT / "infra" / "modules").glob("*.bicep"))
-    granted_by_infra = set(re.findall(r"'([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})'", bicep))
-    assert len(granted_by_infra) >= 4  # AzureML Data Scientist, blob and file data, AcrPull (+ registry user)
+    named = {
+        next(g for g in m if g)
+        for m in re.findall(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]", bicep)
+    }
+    assert {"AzureML Data Scientist", "Storage Blob Data Contributor", "AcrPull", "AzureML Registry User"} <= named
+    granted_by_infra = {ROLES[name] for name in named}
     for words in admins:
-        condition = words[words.index("--condition") + 1]
-        assert words[words.index("--condition-version") + 1] == "2.0"
+        condition = option(words, "--condition")
+        assert option(words, "--condition-version") == "2.0"
         lists = re.findall(r"GuidEquals \{([^}]*)\}", condition)
         assert len(lists) == 2  # one for creating assignments, one for deleting them
         assert all(set(found.split(", ")) == granted_by_infra for found in lists)
         for privileged in (
-            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
-            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
-            "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
-            "b24988ac-6180-42dd-a0ba-2b8f6a5f1d3c",  # Contributor
+            "Owner",
+            "User Access Administrator",
+            "Role Based Access Control Administrator",
+            "Contributor",
         ):
-            assert privileged not in condition
+            assert ROLES[privileged] not in condition, privileged
 
 
-def test_the_pull_request_role_reads_and_previews_only() -> None:
-    output = bootstrap("--github", "acme/churn", "--dry-run").stdout
-    (line,) = [line for line in output.splitlines() if line.startswith("az role definition create")]
-    words = shlex.split(line)
-    definition = json.loads(words[words.index("--role-definition") + 1])
+def test_the_pull_request_role_reads_and_previews_only(github: list[str]) -> None:
+    (words,) = commands(github, "az role definition create")
+    definition = json.loads(option(words, "--role-definition"))
     assert definition["Actions"] == [
         "*/read",
         "Microsoft.Resources/deployments/whatIf/action",
@@ -125,8 +187,8 @@ def test_the_pull_request_role_reads_and_previews_only() -> None:
     assert definition["AssignableScopes"] == [f"/subscriptions/<subscription-id>/resourceGroups/{RG_DEV}"]
 
 
-def test_no_secret_is_created_or_stored() -> None:
-    output = bootstrap("--github", "acme/churn", "--dry-run").stdout.lower()
+def test_no_secret_is_created_or_stored(github: list[str]) -> None:
+    output = "\n".join(github).lower()
     assert "secret" not in output
     assert "password" not in output
 
@@ -138,10 +200,10 @@ def test_azure_devops_service_connections_federate_their_own_identity(connection
         "--azure-devops", "--dry-run", "--ado-issuer", "https://vstoken.dev.azure.com/x", "--ado-subject", subject
     )
     assert result.returncode == 0, result.stderr
-    (line,) = [line for line in result.stdout.splitlines() if "federated-credential create" in line]
-    assert f"--identity-name id-{CONFIG['resource_prefix']}-ci-{identity} " in line
-    assert f"--name ado-{connection} " in line
-    assert f"--subject {subject} " in line
+    (words,) = commands(result.stdout.splitlines(), "az identity federated-credential create")
+    assert option(words, "--identity-name") == f"id-{CONFIG['resource_prefix']}-ci-{identity}"
+    assert option(words, "--name") == f"ado-{connection}"
+    assert option(words, "--subject") == subject
     assert "Workload identity" in result.stdout
     assert "pr-azure.yml (the read-only preview against dev)" in result.stdout
 
@@ -150,7 +212,8 @@ def test_azure_devops_service_connections_federate_their_own_identity(connection
     ("args", "message"),
     [
         ([], "choose the CI platform"),
-        (["--github", "acme"], "expects owner/repo"),
+        (["--github", "acme"], "expects OWNER/REPO"),
+        (["--github"], "--github needs OWNER/REPO"),
         (["--github", "acme/churn", "--bogus"], "unknown option: --bogus"),
         (
             ["--azure-devops", "--ado-subject", "sc://org/project/other"],
@@ -162,3 +225,5 @@ def test_bad_usage_is_one_clear_message(args: list[str], message: str) -> None:
     result = bootstrap(*args)
     assert result.returncode == 2
     assert message in result.stderr
+    assert "--help" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
