@@ -10,9 +10,9 @@ UV_VERSION := $(shell sed -n 's/^UV_VERSION := //p' '$(PROJECT_TEMPLATE)/Makefil
 UV := .tools/bin/uv
 RUN := $(UV) run --no-sync
 DEMO := build/demo
-PY_SOURCES := hooks tests benchmarks local_extensions.py
+PY_SOURCES := hooks tests benchmarks e2e local_extensions.py
 
-.PHONY: help setup test test-fast demo bench lint clean
+.PHONY: help setup test test-fast demo bench lint clean e2e-azure e2e-azure-teardown
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ lint: setup ## Lint and format-check the template's own Python (the baked projec
 
 bench: setup ## Measure bake time and the baked project's set-up and test times
 	$(RUN) python benchmarks/bench_template.py
+
+e2e-azure: setup ## On a sandbox subscription (az login): bake, deploy dev and prod, train, promote (costs money)
+	$(RUN) python e2e/azure.py run
+
+e2e-azure-teardown: setup ## Delete the resource groups `make e2e-azure` made (same E2E_RUN)
+	$(RUN) python e2e/azure.py teardown
 
 clean: ## Remove the environment, tools, caches and demo output
 	rm -rf .venv .tools build .pytest_cache .ruff_cache

@@ -30,6 +30,8 @@ USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
 PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 VERSION_COMMENT = re.compile(r"\s+# v\d+\.\d+\.\d+$")
 TEMPLATE_CI = TEMPLATE / ".github" / "workflows" / "ci.yml"
+TEMPLATE_E2E = TEMPLATE / ".github" / "workflows" / "azure-e2e.yml"
+TEMPLATE_WORKFLOWS = [TEMPLATE_CI, TEMPLATE_E2E]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def check_github_hardening(path: Path) -> None:
 def test_github_workflows_are_hardened(baked: BakedProject) -> None:
     paths = github_workflows(baked)
     assert {p.name for p in paths} == {"pr.yml", "cd.yml"}
-    for path in [*paths, TEMPLATE_CI]:
+    for path in [*paths, *TEMPLATE_WORKFLOWS]:
         check_github_hardening(path)
     for path in paths:
         for job in load(path)["jobs"].values():
@@ -381,7 +383,8 @@ def lint_copies(baked: BakedProject, tmp_path: Path) -> Path:
     folder.mkdir()
     for path in github_workflows(baked):
         shutil.copy(path, folder / f"project-{path.name}")
-    shutil.copy(TEMPLATE_CI, folder / "template-ci.yml")
+    for path in TEMPLATE_WORKFLOWS:
+        shutil.copy(path, folder / f"template-{path.name}")
     return folder
 
 
@@ -414,7 +417,7 @@ def test_zizmor_finds_nothing(baked: BakedProject) -> None:
 def test_github_workflows_match_the_schema(baked: BakedProject) -> None:
     command = [uv(), "tool", "run", "--from", CHECK_JSONSCHEMA, "check-jsonschema"]
     command += ["--builtin-schema", "vendor.github-workflows"]
-    result = run_tool([*command, *map(str, github_workflows(baked)), str(TEMPLATE_CI)], baked.path)
+    result = run_tool([*command, *map(str, github_workflows(baked)), *map(str, TEMPLATE_WORKFLOWS)], baked.path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -442,3 +445,26 @@ def test_each_platform_bakes_only_its_ci_files_hardened(bake, ci_platform: str) 
         for job in ado_jobs(load(path)):
             for command in commands(job_steps(project, job)):
                 check_project_command(project, command, path.name)
+
+
+# The template's own proof on a real subscription -------------------------------------------------------------------
+
+
+def test_the_azure_e2e_run_uses_only_project_commands(bake) -> None:
+    """e2e/azure.py runs, in a bake with its answers, commands the baked project documents and tests."""
+    from e2e import azure as e2e
+
+    project = bake(**{**e2e.ANSWERS, "resource_prefix": e2e.prefix("12345678")})
+    planned = e2e.steps("12345678", "westeurope")
+    for where, command in planned:
+        if where == "project":
+            check_project_command(project, " ".join(command), "e2e/azure.py")
+        else:
+            assert command[:3] in (["az", "group", "create"], ["az", "group", "delete"]), command
+    groups = {command[command.index("--name") + 1] for where, command in planned if where == "sandbox"}
+    assert groups == {command[command.index("--name") + 1] for command in e2e.teardown_steps("12345678")}
+    workflow = load(TEMPLATE_E2E)
+    run = [step["run"] for step in workflow["jobs"]["e2e"]["steps"] if "run" in step]
+    assert run == ["make setup", "make e2e-azure", "make e2e-azure-teardown"]
+    teardown = workflow["jobs"]["e2e"]["steps"][-1]
+    assert teardown["if"] == "always()"
