@@ -46,7 +46,19 @@ def add_wait(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviated options: a CI file or script that says `--work` would break when a `--workers` option appears.
-    parser = argparse.ArgumentParser(prog="python -m mlops", description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops",
+        description=(
+            "The project's training pipeline, from this machine to Azure ML: run it here (no cloud needed), check "
+            "it, then register, submit, promote and schedule it in the dev and prod workspaces."
+        ),
+        epilog=(
+            "Start with `run`. `python -m mlops COMMAND --help` shows a command's options. Azure commands take "
+            "--env (an environment of config/environments.toml); those that change Azure take --dry-run, which "
+            "needs no credentials."
+        ),
+        allow_abbrev=False,
+    )
     parser.add_argument("--verbose", action="store_true", help="show the Azure libraries' own warnings and details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

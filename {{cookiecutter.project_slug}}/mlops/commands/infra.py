@@ -53,8 +53,9 @@ def deployment(azure: AzureSettings, root: Path, environ: Mapping[str, str]) -> 
 
 def _az(command: Sequence[str], root: Path, capture: bool) -> subprocess.CompletedProcess[str]:
     if shutil.which("az") is None:
+        purpose = "preview the changes to infra/ (what-if)" if "what-if" in command else "deploy infra/ (Bicep)"
         raise MlopsError(
-            "the Azure CLI (az) is needed to deploy infra/: install it (https://aka.ms/azure-cli), then `az login`"
+            f"the Azure CLI (az) is needed to {purpose}: install it (https://aka.ms/azure-cli), then `az login`"
         )
     return subprocess.run(list(command), cwd=root, text=True, capture_output=capture, check=False)
 

@@ -163,9 +163,11 @@ def test_dry_run_prints_the_commands_and_runs_none(project: Path, az: Az) -> Non
     assert az.calls == []
 
 
-def test_without_the_azure_cli_the_message_says_how_to_get_it(project: Path, az: Az, monkeypatch) -> None:
+def test_without_the_azure_cli_the_message_says_what_for_and_how_to_get_it(project: Path, az: Az, monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert_user_error(deploy(project), "the Azure CLI (az) is needed")
+    assert_user_error(deploy(project), "the Azure CLI (az) is needed to deploy infra/ (Bicep): install it")
+    what_if = mlops(project, "infra", "what-if", "--env", "dev")
+    assert_user_error(what_if, "the Azure CLI (az) is needed to preview the changes to infra/ (what-if): install it")
 
 
 def test_an_environment_without_a_parameter_file_is_refused(project: Path, az: Az) -> None:
