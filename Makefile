@@ -10,9 +10,11 @@ UV_VERSION := $(shell sed -n 's/^UV_VERSION := //p' '$(PROJECT_TEMPLATE)/Makefil
 UV := .tools/bin/uv
 RUN := $(UV) run --no-sync
 DEMO := build/demo
+# Where `make new` writes the project: beside this folder, not inside the template.
+OUT ?= ..
 PY_SOURCES := hooks tests benchmarks local_extensions.py
 
-.PHONY: help setup test test-fast demo bench lint clean
+.PHONY: help setup new test test-fast demo bench lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +32,9 @@ $(UV):
 	@touch $@
 
 setup: .venv/.synced ## Create .venv with the template's test tools
+
+new: setup ## Generate a project: asks the questions, writes it into OUT (default: the folder above this one)
+	$(RUN) cookiecutter --output-dir '$(OUT)' .
 
 test: setup ## Run the whole template test suite (bakes projects and runs their own checks)
 	$(RUN) pytest
