@@ -51,7 +51,7 @@ lint: setup ## Lint and format-check the template's own Python (the baked projec
 	$(RUN) ruff check $(PY_SOURCES)
 	$(RUN) ruff format --check $(PY_SOURCES)
 
-bench: setup ## Measure bake time and the baked project's set-up and test times
+bench: setup ## Time the template's fast tests (and their ten slowest), a bake, and a baked project's set-up and tests
 	$(RUN) python benchmarks/bench_template.py
 
 clean: ## Remove the environment, tools, caches and demo output
