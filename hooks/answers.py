@@ -117,16 +117,18 @@ class PrefixLimit:
 
 def prefix_limit() -> PrefixLimit:
     """Derived from naming.py's rules: a longer prefix gives at least one invalid name in some environment."""
-    length = 1
-    while not naming.prefix_problems("a" * (length + 1)):
-        length += 1
+    most = naming.PREFIX_RULE.max_length
+    length = next((n for n in range(1, most) if naming.prefix_problems("a" * (n + 1))), most)
     too_long = "a" * (length + 1)
-    kind, name = next(
+    broken = [
         (kind, name)
         for env in naming.ENVIRONMENTS
         for kind, name in naming.derive_names(too_long, env).items()
         if naming.RULES[kind].problem(name)
-    )
+    ]
+    if not broken:  # no derived name is that strict: the prefix's own rule sets the limit
+        return PrefixLimit(length, "<prefix>", naming.PREFIX_RULE)
+    kind, name = broken[0]
     return PrefixLimit(length, name.replace(too_long, "<prefix>"), naming.RULES[kind])
 
 
