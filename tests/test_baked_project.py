@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,6 +54,8 @@ def test_setup_without_its_python_says_how_to_get_it_and_downloads_nothing(bake,
     project = bake()
     (project.path / ".python-version").write_text("3.99\n")
     env = {**project_env(), "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uv-pythons")}
+    # Without version managers' shims (pyenv's), which uv would ask one by one, slowly, for a version none has.
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p).name != "shims")
     result = subprocess.run(["make", "setup", f"UV={UV}"], cwd=project.path, capture_output=True, text=True, env=env)
     assert result.returncode != 0
     assert "make setup needs Python 3.99" in result.stderr
