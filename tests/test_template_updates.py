@@ -94,6 +94,11 @@ def test_update_brings_only_the_template_change_with_the_project_answers(tmp_pat
     assert json.loads((project / ".cruft.json").read_text())["commit"] == added
     assert cruft(project, "check").returncode == 0
 
+    # `cruft create` works too: cruft writes the state itself, the post-generation hook stays out of its way.
+    created = cruft(project, "create", "--no-input", "--output-dir", str(tmp_path / "created"), str(repository))
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert json.loads((tmp_path / "created" / "churn_model" / ".cruft.json").read_text())["commit"] == added
+
 
 # A release that adds a Jinja filter: cruft renders both releases in one process, where v1's extension is imported.
 NEW_FILTER = """
