@@ -10,9 +10,11 @@ UV_VERSION := $(shell sed -n 's/^UV_VERSION := //p' '$(PROJECT_TEMPLATE)/Makefil
 UV := .tools/bin/uv
 RUN := $(UV) run --no-sync
 DEMO := build/demo
+# Where `make new` writes the project: beside this folder, not inside the template.
+OUT ?= ..
 PY_SOURCES := hooks tests benchmarks e2e local_extensions.py
 
-.PHONY: help setup test test-fast demo bench lint clean e2e-azure e2e-azure-teardown
+.PHONY: help setup new test test-fast demo bench lint clean e2e-azure e2e-azure-teardown
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +33,9 @@ $(UV):
 
 setup: .venv/.synced ## Create .venv with the template's test tools
 
+new: setup ## Generate a project: asks the questions, writes it into OUT (default: the folder above this one)
+	$(RUN) cookiecutter --output-dir '$(OUT)' .
+
 test: setup ## Run the whole template test suite (bakes projects and runs their own checks)
 	$(RUN) pytest
 
@@ -46,7 +51,7 @@ lint: setup ## Lint and format-check the template's own Python (the baked projec
 	$(RUN) ruff check $(PY_SOURCES)
 	$(RUN) ruff format --check $(PY_SOURCES)
 
-bench: setup ## Measure bake time and the baked project's set-up and test times
+bench: setup ## Time the template's fast tests (and their ten slowest), a bake, and a baked project's set-up and tests
 	$(RUN) python benchmarks/bench_template.py
 
 e2e-azure: setup ## On a sandbox subscription (az login): bake, deploy dev and prod, train, promote (costs money)

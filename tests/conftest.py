@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -37,7 +40,44 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 pre_gen = load_module(TEMPLATE / "hooks" / "pre_gen_project.py", "pre_gen_project")
 post_gen = load_module(TEMPLATE / "hooks" / "post_gen_project.py", "post_gen_project")
+answer_rules = load_module(TEMPLATE / "hooks" / "answers.py", "answer_rules")
 naming = load_module(PROJECT_TEMPLATE / "mlops" / "naming.py", "project_naming")
+# The template's own uv (make setup), the same release the generated project pins.
+UV = str(TEMPLATE / ".tools" / "bin" / "uv") if (TEMPLATE / ".tools" / "bin" / "uv").is_file() else shutil.which("uv")
+
+
+def git_output(folder: Path, *args: str) -> str | None:
+    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def project_env() -> dict[str, str]:
+    """The environment a user's shell has: without this test run's virtual environment."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    venv_bin = str(TEMPLATE / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    return env
+
+
+def git(folder: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
+    return subprocess.run(command, cwd=folder, check=True, capture_output=True, text=True).stdout
+
+
+# A bake records the template's commit in .cruft.json, when the template is a git checkout.
+TEMPLATE_COMMIT = git_output(TEMPLATE, "rev-parse", "HEAD")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Cookiecutter saves every run's answers (replay files) and clones under the user's home: keep the tests'
+    in a folder of their own. Subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("cookiecutter-home")
+    config = folder / "config.yaml"
+    config.write_text(f"replay_dir: '{folder / 'replay'}'\ncookiecutters_dir: '{folder / 'templates'}'\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COOKIECUTTER_CONFIG", str(config))
+        yield folder
 
 
 @dataclass
@@ -68,5 +108,21 @@ def bake(tmp_path: Path) -> Callable[..., BakedProject]:
         output = tmp_path / f"bake{len(list(tmp_path.iterdir()))}"
         path = cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output))
         return BakedProject(Path(path), resolve_answers(**answers))
+
+    return _bake
+
+
+@pytest.fixture(scope="session")
+def bake_shared(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., BakedProject]:
+    """Like `bake`, for tests that only read the project: one bake per set of answers, shared by the whole run."""
+    baked: dict[str, BakedProject] = {}
+
+    def _bake(**answers) -> BakedProject:
+        key = json.dumps(answers, sort_keys=True)
+        if key not in baked:
+            output = tmp_path_factory.mktemp("shared-bake")
+            path = cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output))
+            baked[key] = BakedProject(Path(path), resolve_answers(**answers))
+        return baked[key]
 
     return _bake

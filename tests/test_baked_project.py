@@ -1,4 +1,4 @@
-"""The baked project passes its own checks: `make setup`, `make test`, and pre-commit twice with nothing to fix."""
+"""The baked project passes its own checks: `make setup`, its tests, and pre-commit twice with nothing to fix."""
 
 from __future__ import annotations
 
@@ -10,33 +10,71 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE, BakedProject
+from tests.conftest import TEMPLATE, UV, BakedProject, git, project_env
 
-pytestmark = pytest.mark.slow
+CHOICES = {
+    key: value
+    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8")).items()
+    if isinstance(value, list) and not key.startswith("_")
+}
+DEFAULT_PYTHON = CHOICES["python_version"][0]
+
+# Each bake sets itself up and runs its own checks. The default answers run the whole suite; the others differ in CI
+# files (which lint checks), the registry option and the Python version, so they run the fast tests (the whole suite
+# again would add minutes and test nothing new). Together they cover every offered value of these answers.
+PROJECT_BAKES = [
+    {"ci_platform": "github", "use_registry": "no", "python_version": DEFAULT_PYTHON},
+    {"ci_platform": "azure_devops", "use_registry": "no", "python_version": "3.12"},
+    {"ci_platform": "both", "use_registry": "yes", "python_version": "3.13"},
+]
 
 
-def project_env() -> dict[str, str]:
-    """The environment a user's shell has: without this test run's virtual environment."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    venv_bin = str(TEMPLATE / ".venv" / "bin")
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
-    return env
+def require_python(project: BakedProject) -> None:
+    """Skip, with the reason, when the bake's Python is not installed here: set-up would refuse (never download)."""
+    version = project.answers["python_version"]
+    if UV is None:
+        pytest.skip("no uv to look for Python with (run make setup in the template)")
+    found = subprocess.run(
+        [UV, "python", "find", "--no-python-downloads"], cwd=project.path, capture_output=True, env=project_env()
+    )
+    if found.returncode != 0:
+        pytest.skip(
+            f"Python {version} is not installed here (`uv python find {version}` finds none): install it to test it"
+        )
 
 
-def git(project: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
-    return subprocess.run(command, cwd=project, check=True, capture_output=True, text=True).stdout
+def test_the_bakes_cover_every_offered_python_platform_and_registry_choice() -> None:
+    for answer in ("python_version", "ci_platform", "use_registry"):
+        assert {bake[answer] for bake in PROJECT_BAKES} == set(CHOICES[answer]), answer
 
 
-@pytest.mark.parametrize(("ci_platform", "use_registry"), [("github", "no"), ("azure_devops", "no"), ("both", "yes")])
-def test_baked_project_passes_its_own_checks(bake, ci_platform: str, use_registry: str) -> None:
-    """Its whole suite for the default answers; the other bakes differ in CI files (which lint checks) and in the
-    registry option, so they run the fast tests (the full suite three times would add minutes and test nothing new)."""
-    project: BakedProject = bake(ci_platform=ci_platform, use_registry=use_registry)
+@pytest.mark.skipif(UV is None or shutil.which("make") is None, reason="needs make and uv (make setup here)")
+def test_setup_without_its_python_says_how_to_get_it_and_downloads_nothing(bake, tmp_path: Path) -> None:
+    """A Python that no machine has stands for one this machine lacks; uv alone would try to download it."""
+    project = bake()
+    (project.path / ".python-version").write_text("3.99\n")
+    env = {**project_env(), "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uv-pythons")}
+    # Without version managers' shims (pyenv's), which uv would ask one by one, slowly, for a version none has.
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p).name != "shims")
+    result = subprocess.run(["make", "setup", f"UV={UV}"], cwd=project.path, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "make setup needs Python 3.99" in result.stderr
+    assert f"{UV} python install 3.99" in result.stderr
+    assert not (project.path / ".venv").exists()
+    assert not (tmp_path / "uv-pythons").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", PROJECT_BAKES, ids=lambda a: "-".join(a.values()))
+def test_baked_project_passes_its_own_checks(bake, answers: dict[str, str]) -> None:
+    project: BakedProject = bake(**answers)
     env = project_env()
+    require_python(project)
 
     project.run("make", "setup", env=env)
-    tests = project.run("make", "test" if ci_platform == "github" else "test-fast", env=env)
+    python = project.run(".venv/bin/python", "-c", "import platform; print(platform.python_version())")
+    assert python.stdout.startswith(f"{answers['python_version']}.")
+    tests = project.run("make", "test" if answers == PROJECT_BAKES[0] else "test-fast", env=env)
     assert " passed" in tests.stdout
     assert " failed" not in tests.stdout
 
@@ -47,6 +85,7 @@ def test_baked_project_passes_its_own_checks(bake, ci_platform: str, use_registr
         assert git(project.path, "diff") == "", "a hook changed a freshly baked file"
 
 
+@pytest.mark.slow
 def test_main_job_runs_the_pipeline_locally(bake) -> None:
     """`make run` on a fresh bake: the pipeline trains, evaluates and registers a model from the sample data."""
     project = bake()
@@ -59,41 +98,9 @@ def test_main_job_runs_the_pipeline_locally(bake) -> None:
     assert (project.path / "mlruns" / "mlflow.db").is_file()
 
 
+@pytest.mark.slow
 def test_lint_outside_git_says_what_to_do(bake) -> None:
     project = bake()
     result = subprocess.run(["make", "lint"], cwd=project.path, capture_output=True, text=True, env=project_env())
     assert result.returncode != 0
     assert "git init" in result.stderr
-
-
-def committed_template_copy(tmp_path: Path) -> Path:
-    """A git repository holding the template as committed work would (cruft clones its template)."""
-    copy = tmp_path / "template"
-    ignore = shutil.ignore_patterns(".venv", ".tools", ".git", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
-    shutil.copytree(TEMPLATE, copy, ignore=ignore)
-    git(copy, "init", "--quiet")
-    git(copy, "add", "-A")
-    git(copy, "commit", "--quiet", "-m", "template")
-    return copy
-
-
-def test_cruft_create_and_update(tmp_path: Path) -> None:
-    template = committed_template_copy(tmp_path)
-    out = tmp_path / "out"
-    cruft = shutil.which("cruft")
-    subprocess.run([cruft, "create", "--no-input", "--output-dir", str(out), str(template)], check=True)
-    project = out / "churn_model"
-    cruft_state = json.loads((project / ".cruft.json").read_text())
-    assert cruft_state["context"]["cookiecutter"]["resource_prefix"] == "churnmodel"
-    git(project, "init", "--quiet")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "baked")
-
-    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
-    readme.write_text(readme.read_text() + "\nA line the template added later.\n")
-    git(template, "commit", "--quiet", "-am", "template change")
-
-    assert subprocess.run([cruft, "check"], cwd=project, capture_output=True).returncode != 0  # out of date
-    subprocess.run([cruft, "update", "--skip-apply-ask", "--allow-untracked-files"], cwd=project, check=True)
-    assert "A line the template added later." in (project / "README.md").read_text()
-    subprocess.run([cruft, "check"], cwd=project, check=True, capture_output=True)

@@ -3,6 +3,7 @@ dev stays cheap, and checkov finds nothing that is not suppressed with a reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -44,7 +45,13 @@ ISO_SECONDS = re.compile(r"PT(?:(\d+)M)?(?:(\d+)S)?")
 
 
 def parse_bicep(path: Path) -> dict:
-    return BicepParser().parse(file_path=path)
+    return parse_bicep_text(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def parse_bicep_text(text: str) -> dict:
+    """Parsed once per content: the bakes share their Bicep files (the tests only read the result)."""
+    return BicepParser().parse(text=text)
 
 
 def bicep_value(raw: str):
@@ -90,8 +97,8 @@ def required(parameters: dict) -> set[str]:
 
 
 @pytest.fixture(params=REGISTRY_ANSWERS, ids=lambda v: f"registry-{v}")
-def project(request, bake) -> BakedProject:
-    return bake(use_registry=request.param)
+def project(request, bake_shared) -> BakedProject:
+    return bake_shared(use_registry=request.param)
 
 
 def infra(project: BakedProject) -> Path:

@@ -21,6 +21,10 @@ Surfaces served, all under ``https://127.0.0.1:PORT``:
 - Dataset dataplane (``/data/v1.0/...``): resolving a job output's data asset id to its datastore path.
 - Blob storage: the default datastore's account URL is ``https://127.0.0.1:PORT/ACCOUNT.blob.core.windows.net``,
   so azure-storage-blob sends its block-blob calls here.
+- Managed online endpoints (``.../onlineEndpoints/...``): endpoints and deployments created and deleted as
+  long-running operations, traffic and mirrored traffic, deployment logs; and each endpoint's scoring URI
+  (``https://127.0.0.1:PORT/endpoints/NAME/score``), which routes by traffic or by the ``azureml-model-deployment``
+  header and answers what the test scripted per deployment.
 - Azure ML registries: discovery (``/registrymanagement/v1.0/registries/NAME/discovery``) and, under
   ``/mferp/managementfrontend``, model versions and the import (share) of a workspace model, a long-running
   operation; the registries exist in the same subscription and resource group as the workspace.
@@ -244,6 +248,20 @@ class _Blob:
 
 
 @dataclass
+class _DeploymentScript:
+    fails: str | None = None
+    logs: str = ""
+    answers: Callable[[Any], tuple[int, Any]] | None = None
+
+
+def _default_answer(request: Any) -> tuple[int, Any]:
+    rows = ((request or {}).get("input_data") or {}).get("data") if isinstance(request, dict) else None
+    if not isinstance(rows, list):
+        return 400, {"message": "input_data.data must be a list of rows"}
+    return 200, {"predictions": [0 for _ in rows]}
+
+
+@dataclass
 class _JobRun:
     """Status script of one job: each status read (ARM get or run-history details) moves one step on."""
 
@@ -343,6 +361,10 @@ class WorkspaceDouble:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.schedules: dict[str, dict[str, Any]] = {}
         self.registry_models: dict[tuple[str, str, str], dict[str, Any]] = {}  # (registry, name, version)
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.deployments: dict[tuple[str, str], dict[str, Any]] = {}  # (endpoint, deployment)
+        self.scored: list[dict[str, Any]] = []  # every scoring request: endpoint, deployment, body
+        self._deployment_scripts: dict[str, _DeploymentScript] = {}  # by deployment name
         self.operations: dict[str, dict[str, Any]] = {}  # long-running operations by id: their final result
         self.computes: dict[str, dict[str, Any]] = {}  # add_compute() adds clusters; none exist at first
         self.assets: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in VERSIONED_KINDS}
@@ -526,6 +548,20 @@ class WorkspaceDouble:
                 },
             }
 
+    def script_deployment(
+        self,
+        name: str,
+        *,
+        fails: str | None = None,
+        logs: str = "",
+        answers: Callable[[Any], tuple[int, Any]] | None = None,
+    ) -> None:
+        """How the online deployment ``name`` behaves once created: provisioning fails with ``fails`` (a message), its
+        logs read ``logs``, and its scoring answers ``answers(request_json) -> (status, json)`` (default: 200 with
+        one prediction 0 per row of ``input_data.data``)."""
+        with self._lock:
+            self._deployment_scripts[name] = _DeploymentScript(fails, logs, answers)
+
     def fail_next(self, path_regex: str, status: int, times: int = 1) -> None:
         """Answer the next ``times`` requests whose path matches ``path_regex`` (re.search) with ``status``.
 
@@ -606,6 +642,8 @@ class WorkspaceDouble:
                         response = self._storage(method, parts.path, query, headers, body)
                     elif path == "/github/idtoken":
                         response = self._github_idtoken(method, headers, query)
+                    elif path.startswith("/endpoints/"):
+                        response = self._score(method, path, headers, parsed)
                     else:
                         response = self._route(method, path, query, parsed)
                 except Exception as error:  # a bug in the double: keep serving, say so, and keep the traceback
@@ -632,6 +670,8 @@ class WorkspaceDouble:
             return None  # a SAS URL the service handed out (code uploads)
         if is_blob:
             audiences = {STORAGE_AUDIENCE, STORAGE_AUDIENCE + "/"}
+        elif path.startswith("/endpoints/"):  # scoring with Microsoft Entra token auth (auth_mode aad_token)
+            audiences = {ML_AUDIENCE, ML_AUDIENCE + "/"}
         elif path.startswith(("/registrymanagement/", "/mferp/")):
             # A registry's regional front end takes Azure ML's audience and Azure Resource Manager's (the SDK's
             # registry client asks for the public cloud's, whatever cloud the workspace client is in).
@@ -812,6 +852,16 @@ class WorkspaceDouble:
             self._start_pending_upload,
         )
         yield _ARM_WS + r"/computes/(?P<name>[^/]+)", self._compute
+        yield _ARM_WS + r"/onlineEndpoints", self._endpoint_list
+        yield _ARM_WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)", self._endpoint
+        yield _ARM_WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)/token", self._endpoint_token
+        yield _ARM_WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)/deployments", self._deployment_list
+        yield _ARM_WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)/deployments/(?P<deployment>[^/]+)", self._deployment
+        yield (
+            _ARM_WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)/deployments/(?P<deployment>[^/]+)/getLogs",
+            self._deployment_logs,
+        )
+        yield r"/operations/(?P<operation>[^/]+)", self._async_operation
         yield _ARM_WS + r"/jobs", self._job_list
         yield _ARM_WS + r"/jobs/(?P<name>[^/]+)", self._job
         yield _ARM_WS + r"/jobs/(?P<name>[^/]+)/cancel", self._job_cancel
@@ -1307,6 +1357,202 @@ class WorkspaceDouble:
         )
         resolved = {asset_id: {"uri": datastore + known[asset_id], "type": "UriFolder"} for asset_id in requested}
         return _Response(200, {"values": resolved})
+
+    # --- managed online endpoints ---
+
+    def _operation_started(self, result: dict[str, Any] | None = None, *, status: int = 201, body: Any = None) -> _Response:
+        """A long-running operation, done by the time it is first polled (Retry-After: 0 keeps tests fast)."""
+        operation = uuid.uuid4().hex
+        self.operations[operation] = result or {"status": "Succeeded"}
+        url = f"{self.url}/operations/{operation}"
+        return _Response(status, body, {"Azure-AsyncOperation": url, "Location": url, "Retry-After": "0"})
+
+    def _async_operation(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET" or match["operation"] not in self.operations:
+            return None
+        return _Response(200, self.operations[match["operation"]])
+
+    def _endpoint_resource(self, name: str, properties: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+        kept = dict((previous or {}).get("properties") or {})
+        kept.update(properties)
+        kept.update(
+            {
+                "provisioningState": "Succeeded",
+                "scoringUri": f"{self.url}/endpoints/{name}/score",
+                "swaggerUri": f"{self.url}/endpoints/{name}/swagger.json",
+                "traffic": {k: v for k, v in (kept.get("traffic") or {}).items() if v},
+                "mirrorTraffic": {k: v for k, v in (kept.get("mirrorTraffic") or {}).items() if v},
+            }
+        )
+        return {
+            "id": f"{self.workspace_id}/onlineEndpoints/{name}",
+            "name": name,
+            "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+            "location": LOCATION,
+            "kind": "Managed",
+            "tags": {},
+            "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "tenantId": TENANT_ID},
+            "systemData": (previous or {}).get("systemData") or self._system_data(),
+            "properties": kept,
+        }
+
+    def _traffic_problem(self, name: str, properties: dict[str, Any]) -> str | None:
+        """What Azure refuses in an endpoint's traffic: unknown or unhealthy deployments, a split that is not 100."""
+        traffic = {k: v for k, v in (properties.get("traffic") or {}).items() if v}
+        mirror = {k: v for k, v in (properties.get("mirrorTraffic") or {}).items() if v}
+        for deployment in [*traffic, *mirror]:
+            found = self.deployments.get((name, deployment))
+            if found is None:
+                return f"Deployment {deployment} does not exist in endpoint {name}."
+            if found["properties"]["provisioningState"] != "Succeeded":
+                return f"Deployment {deployment} is not in a Succeeded state and cannot take traffic."
+        if traffic and sum(traffic.values()) != 100:
+            return f"Traffic values must sum to 100, not {sum(traffic.values())}."
+        if sum(mirror.values()) > 50 or len(mirror) > 1:
+            return "Mirrored traffic goes to one deployment, with at most 50 percent."
+        if set(mirror) & set(traffic):
+            return "A deployment cannot receive live and mirrored traffic at once."
+        return None
+
+    def _endpoint_list(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET":
+            return None
+        return _Response(200, {"value": list(self.endpoints.values())})
+
+    def _endpoint(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        name = match["endpoint"]
+        found = self.endpoints.get(name)
+        if method == "GET":
+            if found is None:
+                return _arm_error(404, "UserError", f"Could not find endpoint {name}.")
+            return _Response(200, found)
+        if method in {"PUT", "PATCH"}:
+            properties = dict((body or {}).get("properties") or {})
+            if found is None and method == "PATCH":
+                return _arm_error(404, "UserError", f"Could not find endpoint {name}.")
+            if found is None and properties.get("authMode") not in {"AADToken", "Key", "AMLToken"}:
+                return _arm_error(400, "BadArgument", "authMode must be one of AADToken, Key, AMLToken.")
+            problem = self._traffic_problem(name, {**(found or {}).get("properties", {}), **properties})
+            if problem:
+                return _arm_error(400, "BadArgument", problem)
+            self.endpoints[name] = self._endpoint_resource(name, properties, found)
+            return self._operation_started(status=201 if found is None else 200, body=self.endpoints[name])
+        if method == "DELETE":
+            if found is None:
+                return _Response(204)
+            del self.endpoints[name]
+            for key in [key for key in self.deployments if key[0] == name]:
+                del self.deployments[key]
+            return self._operation_started(status=202)
+        return None
+
+    def _endpoint_token(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "POST":
+            return None
+        if match["endpoint"] not in self.endpoints:
+            return _arm_error(404, "UserError", f"Could not find endpoint {match['endpoint']}.")
+        token = access_token(ML_AUDIENCE, self.clock)
+        expiry = dt.datetime.fromtimestamp(token.expires_on, dt.UTC).isoformat()
+        return _Response(200, {"accessToken": token.token, "tokenType": "Bearer", "expiryTimeUtc": expiry})
+
+    def _deployment_list(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "GET":
+            return None
+        return _Response(200, {"value": [d for (e, _), d in self.deployments.items() if e == match["endpoint"]]})
+
+    def _deployment(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        endpoint, name = match["endpoint"], match["deployment"]
+        found = self.deployments.get((endpoint, name))
+        if method == "GET":
+            if found is None:
+                return _arm_error(404, "UserError", f"Could not find deployment {name} in endpoint {endpoint}.")
+            return _Response(200, found)
+        if method == "PUT":
+            if endpoint not in self.endpoints:
+                return _arm_error(404, "UserError", f"Could not find endpoint {endpoint}.")
+            properties = dict((body or {}).get("properties") or {})
+            for field_name in ("model", "environmentId", "instanceType"):
+                if not properties.get(field_name):
+                    return _arm_error(400, "BadArgument", f"The deployment needs {field_name}.")
+            model = self._model_reference_problem(properties["model"])
+            if model:
+                return _arm_error(400, "BadArgument", model)
+            script = self._deployment_scripts.get(name, _DeploymentScript())
+            probe = {"failureThreshold": 30, "successThreshold": 1, "timeout": "PT2S", "period": "PT10S", "initialDelay": "PT10S"}
+            for default_key, default in {  # what the service fills in, which the SDK reads back
+                "endpointComputeType": "Managed",
+                "scaleSettings": {"scaleType": "Default"},
+                "requestSettings": {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1},
+                "livenessProbe": probe,
+                "readinessProbe": probe,
+                "egressPublicNetworkAccess": "Enabled",
+            }.items():
+                properties.setdefault(default_key, default)
+            properties["provisioningState"] = "Failed" if script.fails else "Succeeded"
+            self.deployments[(endpoint, name)] = {
+                "id": f"{self.workspace_id}/onlineEndpoints/{endpoint}/deployments/{name}",
+                "name": name,
+                "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+                "location": LOCATION,
+                "kind": "Managed",
+                "tags": (body or {}).get("tags") or {},
+                "sku": (body or {}).get("sku") or {"name": "Default", "capacity": 1},
+                "systemData": (found or {}).get("systemData") or self._system_data(),
+                "properties": properties,
+            }
+            result = {"status": "Succeeded"}
+            if script.fails:
+                result = {"status": "Failed", "error": {"code": "DeploymentFailed", "message": script.fails}}
+            return self._operation_started(result, status=201 if found is None else 200, body=self.deployments[(endpoint, name)])
+        if method == "DELETE":
+            if found is None:
+                return _Response(204)
+            traffic = (self.endpoints.get(endpoint) or {}).get("properties", {}).get("traffic") or {}
+            if traffic.get(name):
+                return _arm_error(400, "BadArgument", f"Deployment {name} has {traffic[name]}% of the traffic; move it first.")
+            del self.deployments[(endpoint, name)]
+            return self._operation_started(status=202)
+        return None
+
+    def _model_reference_problem(self, model: str) -> str | None:
+        """A deployment's model must exist: a workspace model version, or a registry's."""
+        registry = re.fullmatch(r"azureml://registries/([^/]+)/models/([^/]+)/versions/([^/]+)", model)
+        if registry:
+            return None if tuple(registry.groups()) in self.registry_models else f"Model {model} not found."
+        workspace = re.search(r"/models/([^/]+)/versions/([^/]+)$", model)
+        if workspace and f"{workspace[1]}:{workspace[2]}" in self.assets["models"]:
+            return None
+        return f"Model {model} not found."
+
+    def _deployment_logs(self, method: str, match: re.Match[str], query: dict[str, str], body: Any) -> _Response | None:
+        if method != "POST":
+            return None
+        key = (match["endpoint"], match["deployment"])
+        if key not in self.deployments:
+            return _arm_error(404, "UserError", f"Could not find deployment {key[1]} in endpoint {key[0]}.")
+        lines = self._deployment_scripts.get(key[1], _DeploymentScript()).logs.splitlines()
+        tail = int((body or {}).get("tail") or len(lines) or 1)
+        return _Response(200, {"content": "\n".join(lines[-tail:])})
+
+    def _score(self, method: str, path: str, headers: dict[str, str], body: Any) -> _Response | None:
+        """An endpoint's scoring URI: routed by the azureml-model-deployment header, else by the traffic split."""
+        found = re.fullmatch(r"/endpoints/([^/]+)/score", path)
+        if method != "POST" or not found or found[1] not in self.endpoints:
+            return _Response(404, {"message": f"No endpoint at {path}."})
+        endpoint = found[1]
+        deployment = headers.get("azureml-model-deployment")
+        if deployment:
+            if (endpoint, deployment) not in self.deployments:
+                return _Response(404, {"message": f"Deployment {deployment} not found in endpoint {endpoint}."})
+        else:
+            traffic = self.endpoints[endpoint]["properties"].get("traffic") or {}
+            if not traffic:
+                return _Response(424, {"message": "No valid deployments to route to: no deployment has traffic."})
+            deployment = max(traffic, key=traffic.get)
+        self.scored.append({"endpoint": endpoint, "deployment": deployment, "body": body})
+        script = self._deployment_scripts.get(deployment, _DeploymentScript())
+        status, answer = (script.answers or _default_answer)(body)
+        return _Response(status, answer)
 
     # --- Azure ML registries ---
 
