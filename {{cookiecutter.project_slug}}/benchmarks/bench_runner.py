@@ -56,9 +56,9 @@ STEP = """\
 
 def chain_pipeline(folder: Path) -> Path:
     (folder / "relay.yaml").write_text(COMPONENT)
+    previous = "      previous: ${{parent.jobs.<step>.outputs.out}}\n"
     steps = [
-        STEP.format(index=i, previous=f"      previous: ${{{{parent.jobs.step{i - 1}.outputs.out}}}}\n" if i else "")
-        for i in range(STEPS)
+        STEP.format(index=i, previous=previous.replace("<step>", f"step{i - 1}") if i else "") for i in range(STEPS)
     ]
     path = folder / "chain.yml"
     path.write_text("type: pipeline\ndisplay_name: chain\njobs:\n" + "".join(steps))
