@@ -67,7 +67,7 @@ def project_spec(settings: PipelineSettings, cache_dir: Path, announce: Announce
     ]
 
     def build() -> dict[str, Any]:
-        announce("building the pipeline with the Azure ML SDK (again only after a change to it)")
+        announce("building the pipeline with the Azure ML SDK (kept until the pipeline changes)")
         from mlops.pipeline import build_pipeline, local_spec
 
         return local_spec(build_pipeline(settings))
@@ -79,7 +79,7 @@ def file_spec(pipeline: pipeline_file.PipelineFile, cache_dir: Path, announce: A
     """A pipeline file's YAML form as the SDK loads and validates it, with the values as written."""
 
     def build() -> dict[str, Any]:
-        announce(f"loading {pipeline.path} with the Azure ML SDK (again only after a change to it)")
+        announce(f"loading {pipeline.path} with the Azure ML SDK (kept until the file changes)")
         from mlops.pipeline import load_pipeline_file, local_spec
 
         return local_spec(load_pipeline_file(pipeline.path), pipeline.tree)

@@ -154,7 +154,8 @@ def execute(
             artifacts = folder / "artifacts"
             artifacts.mkdir()
             for name in ARTIFACT_FOLDERS:
-                (code / name).rename(artifacts / name)
+                if (code / name).is_dir():  # the command may have removed it
+                    (code / name).rename(artifacts / name)
             outputs[ARTIFACTS] = artifacts
     shutil.rmtree(staging, ignore_errors=True)
     missing = None if error is None else _missing_module(log)
