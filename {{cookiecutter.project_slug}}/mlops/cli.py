@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the training pipeline on this machine (no cloud needed)", allow_abbrev=False
     )
     run.add_argument("--file", type=Path, help="run this pipeline YAML instead of the project's pipeline")
-    add_overrides(run, "override a pipeline input for this run (repeatable), e.g. --set n_estimators=500")
+    add_overrides(
+        run,
+        "set a pipeline input (NAME=VALUE) or a step's input (STEP.NAME=VALUE) for this run, repeatable, e.g. "
+        "--set n_estimators=500; paths are relative to the current folder",
+    )
     run.add_argument("--force", action="store_true", help="rerun every step, even those whose inputs are unchanged")
     run.add_argument("--runs-dir", type=Path, help="where run folders go (default: runs/)")
     run.add_argument("--no-register", action="store_true", help="do not register the model, even when promoted")
@@ -132,6 +136,9 @@ class Context:
 class Console:
     """Progress and results, written to stderr (progress) and stdout (results), nowhere else."""
 
+    def say(self, message: str) -> None:
+        print(f"  · {message}", file=sys.stderr, flush=True)
+
     def step(self, name: str, event: str, result) -> None:
         if event == "started":
             print(f"  ▶ {name}", file=sys.stderr, flush=True)
@@ -153,7 +160,7 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
 
     console = Console()
     settings = load_pipeline_settings(context.root)
-    print("Running the pipeline locally", file=sys.stderr, flush=True)
+    print(f"Running {args.file or 'the project pipeline'} locally", file=sys.stderr, flush=True)
     outcome = run(
         settings,
         file=args.file,
@@ -162,34 +169,44 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
         runs_dir=args.runs_dir,
         register=not args.no_register,
         progress=console.step,
+        announce=console.say,
     )
-    result, plan = outcome.result, outcome.plan
+    result = outcome.result
     if not result.ok:
         for failure in result.failed:
-            print(f"\nstep '{failure.name}' failed; the end of its log ({failure.log}):\n", file=sys.stderr)
+            reason = f" ({failure.error})" if failure.error else ""
+            print(f"\nstep '{failure.name}' failed{reason}; the end of its log ({failure.log}):\n", file=sys.stderr)
             print(tail(failure.log), file=sys.stderr)
+            if failure.name in outcome.hints:
+                print(f"\nnote: {outcome.hints[failure.name]}", file=sys.stderr)
         if result.skipped:
             print(f"\nnot run: {', '.join(result.skipped)}", file=sys.stderr)
         return FAILED
-
     print(f"\nRun {result.run_id} finished in {result.seconds:.1f} s: {result.folder}")
-    for name in plan.outputs:
-        print(f"  {name:<11} {result.output(plan, name)}")
-    if "evaluation" in plan.outputs:
+    rows = summary(outcome, settings.model_name)
+    width = max(len(label) for label, _ in rows)
+    for label, text in rows:
+        print(f"  {label:<{width}}  {text}")
+    return OK
+
+
+def summary(outcome, model_name: str) -> list[tuple[str, str]]:
+    """The run's results as (label, text) rows: outputs, then the project pipeline's evaluation, then notes."""
+    result, plan = outcome.result, outcome.plan
+    rows = [(name, str(result.output(plan, name))) for name in plan.outputs]
+    if outcome.project_pipeline:
         evaluation = result.output(plan, "evaluation")
         metrics = json.loads((evaluation / "metrics.json").read_text(encoding="utf-8"))
-        print("  metrics    " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, int | float)))
-        print(f"  report     {evaluation / 'report.md'}")
-    if outcome.decision is not None:
+        rows.append(("metrics", ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, int | float))))
+        rows.append(("report", str(evaluation / "report.md")))
         if outcome.model_version:
-            print(f"  model      registered locally as {settings.model_name} version {outcome.model_version}")
+            rows.append(("registry", f"{model_name} version {outcome.model_version} (the local MLflow registry)"))
         elif outcome.decision.get("promote"):
-            print("  model      promoted by the evaluation; not registered (--no-register)")
+            rows.append(("registry", "not registered: promoted by the evaluation, but --no-register"))
         else:
-            print("  model      not registered: " + " ".join(outcome.decision.get("reasons", [])))
-    for note in outcome.notes:
-        print(f"  note       {note}")
-    return OK
+            rows.append(("registry", "not registered: " + " ".join(outcome.decision.get("reasons", []))))
+    rows += [("note", note) for note in outcome.notes]
+    return rows
 
 
 def command_validate(args: argparse.Namespace, context: Context) -> int:

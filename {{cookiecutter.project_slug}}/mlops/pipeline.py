@@ -7,6 +7,8 @@ and ``evaluate`` are loaded from their YAML specs. Building and validating needs
 
 # No `from __future__ import annotations` here: dsl.pipeline reads the parameter annotations as objects.
 import importlib.util
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from azure.ai.ml.entities import PipelineJob
 
 from mlops.errors import MlopsError
 from mlops.settings import PipelineSettings
+
+SCHEMA_REFERENCE = "https://aka.ms/ml-cli-v2-job-pipeline-yaml-reference"
 
 
 def components(folder: Path) -> dict[str, Any]:
@@ -91,28 +95,72 @@ def load_pipeline_file(path: Path) -> PipelineJob:
     try:
         job = load_job(source=path)
     except Exception as error:  # the SDK raises many types for a bad file; all mean "fix the YAML"
-        raise MlopsError(f"{path} is not a pipeline job the Azure ML SDK can load: {error}") from None
+        raise MlopsError(f"{path} is not a pipeline job the Azure ML SDK accepts: {_first_problem(error)}") from None
     if not isinstance(job, PipelineJob):
-        raise MlopsError(f"{path} is a {type(job).__name__}, not a pipeline job (type: pipeline)")
+        raise MlopsError(f"{path} is not a pipeline job (type: pipeline): the SDK reads a {type(job).__name__}")
     return job
 
 
-def local_spec(job: PipelineJob) -> dict[str, Any]:
-    """The job in its YAML form, with local data paths as written (the SDK's dump prefixes them with azureml:)."""
+def _first_problem(error: Exception) -> str:
+    """The first problem of the SDK's validation report (tens of lines of JSON), on one line."""
+    text = str(error)
+    found = re.search(r'"message":\s*("(?:[^"\\]|\\.)*"),\s*"path":\s*"([^"]*)"', text)
+    if not found:
+        return next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+    message = json.loads(found[1])
+    if message.startswith("{") or len(message) > 200:  # a nested report of every schema it tried
+        message = "not valid here"
+    return f"{found[2]}: {message.splitlines()[0]} (schema: {SCHEMA_REFERENCE})"
+
+
+def local_spec(job: PipelineJob, written: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The job in its YAML form, with its input values as written.
+
+    The SDK's dump loses two things a local run needs: booleans become 1 and 0, and every data path gets an
+    ``azureml:`` prefix, so a local file and a workspace data asset look alike. The values come back from the YAML as
+    written (``written``, for a pipeline file) or else from the job object, which holds them as given in Python.
+    """
     spec = job._to_dict()
     spec.setdefault("inputs", {})
     declared = getattr(job.component, "inputs", None) or {}  # a dsl pipeline's own declaration
     for name in declared:
         spec["inputs"].setdefault(name, None)  # declared but unset (an optional input): still settable by --set
-    for name, value in job.inputs.items():
-        _restore_path(spec["inputs"], name, value)
-    for step, node in job.jobs.items():
-        for name, value in node.inputs.items():
-            _restore_path(spec["jobs"][step].get("inputs", {}), name, value)
+    if written is not None:
+        _restore_written(spec, written)
+    else:
+        for name, value in job.inputs.items():
+            _restore_object(spec["inputs"], name, value)
+        _restore_nodes(spec, job.jobs)
     return spec
 
 
-def _restore_path(target: dict[str, Any], name: str, value: Any) -> None:
+def _restore_written(spec: dict[str, Any], written: Mapping[str, Any]) -> None:
+    """A pipeline's (or pipeline component's) input values, and its steps', from the YAML as written."""
+    for name, value in (written.get("inputs") or {}).items():
+        if name in (spec.get("inputs") or {}):
+            spec["inputs"][name] = value
+    for step, node in (spec.get("jobs") or {}).items():
+        written_node = (written.get("jobs") or {}).get(step) or {}
+        for name, value in (written_node.get("inputs") or {}).items():
+            node.setdefault("inputs", {})[name] = value
+        component, written_component = node.get("component"), written_node.get("component")
+        if isinstance(component, dict) and isinstance(written_component, Mapping) and "jobs" in component:
+            _restore_written(component, {"jobs": written_component.get("jobs")})
+
+
+def _restore_nodes(spec: dict[str, Any], nodes: Mapping[str, Any]) -> None:
+    for step, node in nodes.items():
+        target = spec["jobs"][step]
+        for name, value in node.inputs.items():
+            _restore_object(target.setdefault("inputs", {}), name, value)
+        inner = getattr(node.component, "jobs", None)  # a pipeline component built with @pipeline
+        if inner and isinstance(target.get("component"), dict):
+            _restore_nodes(target["component"], inner)
+
+
+def _restore_object(target: dict[str, Any], name: str, value: Any) -> None:
     data = getattr(value, "_data", value)  # bindings hold PipelineInput/NodeOutput here, data an Input
     if isinstance(data, Input) and data.path is not None and isinstance(target.get(name), Mapping):
         target[name] = {**target[name], "path": str(data.path)}
+    elif isinstance(data, bool) and name in target:
+        target[name] = data

@@ -7,15 +7,16 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from mlops.errors import MlopsError
-from mlops.local import model_registry
-from mlops.local.plan import Plan, build_plan
+from mlops.local import model_registry, pipeline_file
+from mlops.local.executor import StepResult
+from mlops.local.plan import Plan, Step, build_plan
 from mlops.local.runner import Progress, RunResult, run_plan
 from mlops.settings import PipelineSettings
 from mlops.versions import content_hash
@@ -23,37 +24,104 @@ from mlops.versions import content_hash
 # Notes for the summary: what a local run does differently from Azure ML.
 ENVIRONMENT_NOTE = "steps ran in this project's Python environment, not in their Azure ML environment image"
 
+Announce = Callable[[str], None]  # what the run is doing before and after its steps (the slow parts)
+
 
 @dataclass(frozen=True)
 class RunOutcome:
     plan: Plan
     result: RunResult
+    # The project's own pipeline (not a --file): only it has an evaluation to summarise and a model to register.
+    project_pipeline: bool
     decision: Mapping[str, Any] | None  # the evaluate step's decision.json
     model_version: str | None  # the local registry's version of the promoted model
     notes: tuple[str, ...]
+    hints: Mapping[str, str]  # failed step -> what to do about it, when its log tells
 
 
-def project_spec(settings: PipelineSettings, cache_dir: Path) -> dict[str, Any]:
-    """The project pipeline's YAML form, cached by the content it is built from (building imports the SDK: ~2 s)."""
-    root = settings.root
-    material = [
-        content_hash(root / "components"),
-        content_hash(root / "mlops" / "pipeline.py"),
-        json.dumps(dict(settings.inputs), sort_keys=True),
-        version("azure-ai-ml"),
-    ]
-    key = hashlib.sha256("\n".join(material).encode()).hexdigest()
+def _quiet(message: str) -> None:
+    pass
+
+
+def _cached_spec(cache_dir: Path, material: list[str], build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A pipeline's YAML form from the SDK, cached by what it is built from (the SDK's import alone takes ~2 s)."""
+    key = hashlib.sha256("\n".join([*material, version("azure-ai-ml")]).encode()).hexdigest()
     cached = cache_dir / f"spec-{key}.json"
     if cached.is_file():
         return json.loads(cached.read_text(encoding="utf-8"))
-    from mlops.pipeline import build_pipeline, local_spec
-
-    spec = local_spec(build_pipeline(settings))
+    spec = build()
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cached.with_suffix(".tmp")
     temporary.write_text(json.dumps(spec, default=str), encoding="utf-8")
     os.replace(temporary, cached)
     return spec
+
+
+def project_spec(settings: PipelineSettings, cache_dir: Path, announce: Announce = _quiet) -> dict[str, Any]:
+    """The project pipeline's YAML form, built from components/, mlops/pipeline.py and config/pipeline.toml."""
+    root = settings.root
+    material = [
+        content_hash(root / "components"),
+        content_hash(root / "mlops" / "pipeline.py"),
+        json.dumps(dict(settings.inputs), sort_keys=True),
+    ]
+
+    def build() -> dict[str, Any]:
+        announce("building the pipeline with the Azure ML SDK (kept until the pipeline changes)")
+        from mlops.pipeline import build_pipeline, local_spec
+
+        return local_spec(build_pipeline(settings))
+
+    return _cached_spec(cache_dir, material, build)
+
+
+def file_spec(pipeline: pipeline_file.PipelineFile, cache_dir: Path, announce: Announce = _quiet) -> dict[str, Any]:
+    """A pipeline file's YAML form as the SDK loads and validates it, with the values as written."""
+
+    def build() -> dict[str, Any]:
+        announce(f"loading {pipeline.path} with the Azure ML SDK (kept until the file changes)")
+        from mlops.pipeline import load_pipeline_file, local_spec
+
+        return local_spec(load_pipeline_file(pipeline.path), pipeline.tree)
+
+    return _cached_spec(cache_dir, ["file", pipeline.digest], build)
+
+
+def plan_pipeline(
+    settings: PipelineSettings,
+    file: Path | None,
+    overrides: Mapping[str, str],
+    cache_dir: Path,
+    announce: Announce = _quiet,
+) -> Plan:
+    """The project's pipeline, or the pipeline in ``file``; what cannot run here is refused before any step runs."""
+    if file is None:
+        on_azure = "run it on Azure ML with `python -m mlops submit --env <env>`"
+        return build_plan(project_spec(settings, cache_dir, announce), settings.root, overrides, on_azure=on_azure)
+    written = pipeline_file.read(file)
+    on_azure = f"run it on Azure ML with `az ml job create --file {file}`"
+    base_dir = file.resolve().parent
+    if written.plannable:
+        # The file as written, before the SDK's import: most refusals are plain here.
+        try:
+            build_plan(written.tree, base_dir, overrides, on_azure=on_azure)
+        except MlopsError:
+            raise
+        except Exception:  # a form only the SDK reads: the plan of its parse, below, reports what is wrong
+            pass
+    return build_plan(file_spec(written, cache_dir, announce), base_dir, overrides, on_azure=on_azure)
+
+
+def failure_hint(step: Step, failure: StepResult) -> str | None:
+    """A failed step's cause that a local run itself explains: a module its Azure ML environment would have."""
+    if not failure.missing_module:
+        return None
+    declared = step.component.environment
+    environment = f"its Azure ML environment ({declared})" if declared else "an Azure ML environment"
+    return (
+        f"steps run in this project's .venv, not in {environment}, and '{failure.missing_module}' is not installed "
+        "here: add the package that provides it to pyproject.toml's dependencies and run `make setup`"
+    )
 
 
 def run(
@@ -65,20 +133,15 @@ def run(
     runs_dir: Path | None = None,
     register: bool = True,
     progress: Progress = lambda step, event, result: None,
+    announce: Announce = _quiet,
 ) -> RunOutcome:
     runs_dir = runs_dir or settings.root / "runs"
-    if file is not None:
-        if not file.is_file():  # before importing the SDK, which takes seconds
-            raise MlopsError(f"pipeline file {file} does not exist")
-        from mlops.pipeline import load_pipeline_file, local_spec
-
-        spec, base_dir = local_spec(load_pipeline_file(file)), file.resolve().parent
-    else:
-        spec, base_dir = project_spec(settings, runs_dir / ".cache"), settings.root
-    plan = build_plan(spec, base_dir, overrides)
+    project_pipeline = file is None
+    plan = plan_pipeline(settings, file, overrides or {}, runs_dir / ".cache", announce)
 
     experiment = plan.name.replace(" ", "-")
     if not model_registry.experiment_exists(settings.mlruns, experiment):
+        announce(f"creating the MLflow experiment '{experiment}' in {settings.mlruns}")
         model_registry.ensure_experiment(settings.mlruns, experiment)
     env = {
         "MLFLOW_TRACKING_URI": model_registry.tracking_uri(settings.mlruns),
@@ -89,14 +152,17 @@ def run(
 
     decision = None
     model_version = None
-    if result.ok and {"model", "evaluation"} <= set(plan.outputs):
+    if project_pipeline and result.ok:
         decision_file = result.output(plan, "evaluation") / "decision.json"
         if not decision_file.is_file():
             raise MlopsError(f"the pipeline's evaluation output has no {decision_file.name}: {decision_file.parent}")
         decision = json.loads(decision_file.read_text(encoding="utf-8"))
         if decision.get("promote") and register:
+            announce("registering the model in the local MLflow registry")
             model_version = register_once(settings, result.output(plan, "model"), run_id, decision, runs_dir)
-    return RunOutcome(plan, result, decision, model_version, (*plan.notes, ENVIRONMENT_NOTE))
+    hints = {f.name: hint for f in result.failed if (hint := failure_hint(plan.steps[f.name], f))}
+    notes = (*plan.notes, ENVIRONMENT_NOTE)
+    return RunOutcome(plan, result, project_pipeline, decision, model_version, notes, hints)
 
 
 def register_once(

@@ -18,10 +18,14 @@ from mlops.local.executor import StepResult
 from mlops.local.plan import Step
 from mlops.versions import code_hash, content_hash
 
+# The executor's output layout; a change (uri_file outputs as files, ./outputs as the artifacts) retires old entries.
+LAYOUT = 2
+
 
 def step_key(step: Step, inputs: Mapping[str, Any]) -> str:
     spec = {k: v for k, v in step.component.spec.items() if k not in {"version", "code"}}
     material = {
+        "layout": LAYOUT,
         "component": spec,
         "code": code_hash(step.component.code) if step.component.code else None,  # what Azure ML would upload
         "env": dict(step.environment_variables),

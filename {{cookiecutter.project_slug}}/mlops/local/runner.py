@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops.local.cache import Cache, step_key
-from mlops.local.executor import StepResult, execute
+from mlops.local.executor import Processes, StepResult, execute
 from mlops.local.plan import Plan, Upstream
 
 Progress = Callable[[str, str, StepResult | None], None]  # (step, "started" | "finished", result)
@@ -70,38 +70,43 @@ def run_plan(
             values[input_name] = value
         return values
 
+    processes = Processes()
     with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count() or 1) as pool:
-        while sorter.is_active():
-            for name in sorter.get_ready() if not failed else ():
-                step = plan.steps[name]
-                inputs = resolved_inputs(name)
-                key = step_key(step, inputs)
-                entry = None if force or not step.component.deterministic else cache.get(key)
-                if entry:
-                    outputs = {k: Path(v) for k, v in entry["outputs"].items()}
-                    cached = StepResult(name, True, 0.0, Path(entry["log"]), outputs, cached_from=entry["run"])
-                    result.steps[name] = cached
-                    progress(name, "finished", cached)
-                    sorter.done(name)
+        try:
+            while sorter.is_active():
+                for name in sorter.get_ready() if not failed else ():
+                    step = plan.steps[name]
+                    inputs = resolved_inputs(name)
+                    key = step_key(step, inputs)
+                    entry = None if force or not step.component.deterministic else cache.get(key)
+                    if entry:
+                        outputs = {k: Path(v) for k, v in entry["outputs"].items()}
+                        cached = StepResult(name, True, 0.0, Path(entry["log"]), outputs, cached_from=entry["run"])
+                        result.steps[name] = cached
+                        progress(name, "finished", cached)
+                        sorter.done(name)
+                        continue
+                    progress(name, "started", None)
+                    running[pool.submit(execute, step, inputs, folder / name, env, processes)] = (name, key)
+                if not running:
+                    if failed or not sorter.is_active():
+                        break
                     continue
-                progress(name, "started", None)
-                running[pool.submit(execute, step, inputs, folder / name, env)] = (name, key)
-            if not running:
-                if failed or not sorter.is_active():
-                    break
-                continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                name, key = running.pop(future)
-                step_result = future.result()
-                result.steps[name] = step_result
-                progress(name, "finished", step_result)
-                if step_result.ok:
-                    if plan.steps[name].component.deterministic:
-                        cache.put(key, run_id, step_result)
-                    sorter.done(name)
-                else:
-                    failed = True
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name, key = running.pop(future)
+                    step_result = future.result()
+                    result.steps[name] = step_result
+                    progress(name, "finished", step_result)
+                    if step_result.ok:
+                        if plan.steps[name].component.deterministic:
+                            cache.put(key, run_id, step_result)
+                        sorter.done(name)
+                    else:
+                        failed = True
+        except BaseException:  # Ctrl-C: steps run in process groups of their own, which the terminal does not reach
+            processes.stop()
+            raise
     result.skipped = [name for name in plan.order() if name not in result.steps]
     result.seconds = time.perf_counter() - start
     return result

@@ -8,8 +8,9 @@ import pytest
 
 from tests.conftest import assert_user_error, copy_project, mlops
 
-DIAMOND = "tests/mlops/local/pipelines/diamond.yml"
-FAILING = "tests/mlops/local/pipelines/failing.yml"
+PIPELINES = "tests/mlops/local/pipelines"
+DIAMOND = f"{PIPELINES}/diamond.yml"
+FAILING = f"{PIPELINES}/failing.yml"
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,7 @@ def test_runs_a_pipeline_file_and_summarises(project: Path) -> None:
     assert "✓ join" in result.stderr
     assert "final" in result.stdout
     assert "not in their Azure ML environment image" in result.stdout
+    assert "the pipeline ran on this machine, not on azureml:cpu-cluster" in result.stdout
     final = next(line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("final"))
     assert (Path(final) / "result.txt").read_text() == "hello!from data\n" * 3
     again = mlops(project, "run", "--file", DIAMOND)
@@ -66,3 +68,97 @@ def test_malformed_assignment_is_an_argparse_error(project: Path) -> None:
     result = mlops(project, "run", "--set", "novalue")
     assert result.returncode == 2
     assert "expected NAME=VALUE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "args", "message"),
+    [
+        (
+            f"{PIPELINES}/components/twice/twice.yml",
+            [],
+            f"{PIPELINES}/components/twice/twice.yml is a pipeline component, not a pipeline job: use it as a step of "
+            "a pipeline job (component: ./twice.yml) and run that pipeline",
+        ),
+        (
+            f"{PIPELINES}/components/echo/echo.yaml",
+            [],
+            f"{PIPELINES}/components/echo/echo.yaml is a command component, not a pipeline job: use it as a step of a "
+            "pipeline job (component: ./echo.yaml) and run that pipeline",
+        ),
+        (
+            f"{PIPELINES}/kinds/batch_deployment.yml",
+            [],
+            f"{PIPELINES}/kinds/batch_deployment.yml is a pipeline component batch deployment, not a pipeline job: "
+            f"create it in Azure ML with `az ml batch-deployment create --file {PIPELINES}/kinds/batch_deployment.yml`",
+        ),
+        (
+            f"{PIPELINES}/kinds/automl_job.yml",
+            [],
+            f"{PIPELINES}/kinds/automl_job.yml is an automl job, not a pipeline job: run it on Azure ML with "
+            f"`az ml job create --file {PIPELINES}/kinds/automl_job.yml`; the local runner runs pipeline jobs",
+        ),
+        (
+            f"{PIPELINES}/kinds/command_job.yml",
+            [],
+            f"{PIPELINES}/kinds/command_job.yml is a command job, not a pipeline job: run it on Azure ML with "
+            f"`az ml job create --file {PIPELINES}/kinds/command_job.yml`; the local runner runs pipeline jobs",
+        ),
+        (
+            DIAMOND,
+            ["--set", "start.data=azureml:penguins:2"],
+            "step 'start', input 'data' is the workspace data asset azureml:penguins:2, which a local run cannot "
+            f"read: run with a local copy, --set start.data=<local file>, or run it on Azure ML with "
+            f"`az ml job create --file {DIAMOND}`",
+        ),
+        (
+            DIAMOND,
+            ["--set", "wrod=x"],
+            "unknown pipeline input 'wrod'; did you mean 'word'? inputs are: data, delay, word",
+        ),
+        (
+            DIAMOND,
+            ["--set", "delay=soon"],
+            "step 'left', input 'delay' (pipeline input 'delay') expects number, got 'soon'",
+        ),
+    ],
+    ids=["pipeline-component", "command-component", "deployment", "automl", "command-job", "asset", "name", "type"],
+)
+def test_refusals_are_one_line_before_any_step_and_without_the_sdk(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, args: list[str], message: str
+) -> None:
+    """Item 10 and the speed of a refusal: the YAML says enough, so the Azure ML SDK is never imported."""
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # every import, on stderr
+    result = mlops(project, "run", "--file", file, *args, "--runs-dir", str(tmp_path / "runs"))
+    assert_user_error(result, message)
+    assert f"error: {message}" in result.stderr.splitlines()
+    assert "azure.ai.ml" not in result.stderr
+    assert not (tmp_path / "runs").exists(), "a step ran"
+
+
+def test_set_paths_are_relative_to_the_current_folder(project: Path) -> None:
+    """Item 8: `--set data=...` typed in the project folder means a file there, not next to the pipeline file."""
+    result = mlops(project, "run", "--file", DIAMOND, "--set", "data=data.txt")
+    assert_user_error(result, f"points at {project / 'data.txt'}, which does not exist")
+
+
+@pytest.mark.slow
+def test_only_the_project_pipeline_gets_the_projects_summary(project: Path) -> None:
+    """Item 11: outputs named model and evaluation do not make a pipeline the project's own."""
+    result = mlops(project, "run", "--file", f"{PIPELINES}/conventions.yml")
+    assert result.returncode == 0, result.stderr
+    labels = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.startswith("  ")]
+    assert labels == ["model", "evaluation", "note"]
+    assert not list((project / "mlruns").glob("**/registered_models*"))
+
+
+@pytest.mark.slow
+def test_a_missing_module_is_explained_with_the_failure(project: Path) -> None:
+    """Item 12: the failure says that steps run in this project's .venv, and which module is missing."""
+    result = mlops(project, "run", "--file", f"{PIPELINES}/missing_module.yml")
+    assert result.returncode == 1
+    assert "step 'train' failed (exit code 1)" in result.stderr
+    assert (
+        "note: steps run in this project's .venv, not in its Azure ML environment "
+        "(azureml:AzureML-acpt-pytorch-2.2-cuda12.1@latest), and 'not_installed_here_xyz' is not installed here: add "
+        "the package that provides it to pyproject.toml's dependencies and run `make setup`"
+    ) in result.stderr

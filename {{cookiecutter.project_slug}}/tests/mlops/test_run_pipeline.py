@@ -45,8 +45,13 @@ def test_sample_data_trains_evaluates_and_registers(project: Path) -> None:
     for artefact in ("report.md", "confusion_matrix.png", "roc_curve.png"):
         assert (evaluation / artefact).stat().st_size > 0, artefact
     assert (summary_path(result.stdout, "model") / "MLmodel").is_file()
-    assert "registered locally as" in result.stdout
-    assert "version 1" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    labels = [row.split()[0] for row in rows]
+    assert labels[:5] == ["model", "evaluation", "metrics", "report", "registry"]  # each once
+    assert len({len(row) - len(row[2:].split(maxsplit=1)[1]) for row in rows}) == 1, "the texts do not line up"
+    assert next(row for row in rows if row.split()[0] == "registry").endswith("version 1 (the local MLflow registry)")
+    for phase in ("building the pipeline with the Azure ML SDK", "registering the model"):
+        assert phase in result.stderr  # a first run says what it does before and after its steps
     assert (project / "mlruns" / "mlflow.db").is_file()
     assert source_files(project) == before, "a step wrote into the source tree"
 
@@ -72,9 +77,10 @@ def test_a_baseline_model_is_compared(project: Path) -> None:
     ("override", "message"),
     [
         ("n_estimators=many", "pipeline input 'n_estimators') expects integer, got 'many'"),
+        ("n_estimators=-5", "pipeline input 'n_estimators') is -5, below its minimum 10"),  # not 10.0
         ("n_estimator=50", "unknown pipeline input 'n_estimator'; did you mean 'n_estimators'?"),
-        ("threshold=1.5", "above its maximum 1"),
-        ("task=clustering", "expected one of classification, regression"),
+        ("threshold=1.5", "is 1.5, above its maximum 1.0"),
+        ("task=clustering", "is 'clustering', expected one of classification, regression"),
     ],
 )
 def test_bad_command_line_inputs_are_one_line_errors(project: Path, override: str, message: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from mlops.errors import MlopsError
 from mlops.local.executor import execute, fill_command
 from mlops.local.plan import build_plan
-from tests.mlops.local.conftest import PIPELINES
+from tests.mlops.local.conftest import PIPELINES, spec_of
 
 
 def test_optional_parts_are_kept_only_when_their_inputs_are_set(diamond) -> None:
@@ -70,3 +72,70 @@ def test_the_snapshot_holds_what_azure_ml_would_upload(diamond_spec, tmp_path: P
     assert (snapshot / "echo.py").is_file()
     assert (snapshot / ".amlignore").is_file()
     assert not (snapshot / "notes").exists()
+
+
+def test_literals_reach_the_command_as_azure_ml_sends_them(tmp_path: Path) -> None:
+    """Item 4: the SDK sends each literal input to Azure ML as a string (its REST form): True, not 1 or true."""
+    from azure.ai.ml.entities._job._input_output_helpers import to_rest_dataset_literal_inputs
+
+    step = build_plan(spec_of(PIPELINES / "booleans.yml"), PIPELINES).steps["flags"]
+    sent = to_rest_dataset_literal_inputs(dict(step.inputs), job_type=None)
+    result = execute(step, dict(step.inputs), tmp_path / "flags", {})
+    assert result.ok, result.log.read_text()
+    expected = " ".join(sent[name].value for name in ("register_best_model", "dry_run", "verbose"))
+    assert (result.outputs["out"] / "flags.txt").read_text() == expected + "\n"
+    assert expected == "True False True"
+
+
+def test_a_uri_file_output_is_a_file_and_outputs_and_logs_are_the_artifacts(tmp_path: Path) -> None:
+    """Items 1 and 2: the command gets a file path for a uri_file output, and ./outputs, ./logs to write into."""
+    step = build_plan(spec_of(PIPELINES / "artifacts.yml"), PIPELINES).steps["write"]
+    result = execute(step, dict(step.inputs), tmp_path / "write", {})
+    assert result.ok, result.log.read_text()
+    assert result.outputs["note"].read_text() == "hello\n"
+    assert result.outputs["note"].parent.name == "note"  # a file in a folder of its own, named after the output
+    assert (result.outputs["default"] / "outputs" / "report.txt").read_text() == "report\n"
+    assert (result.outputs["default"] / "logs" / "step.log").read_text() == "written\n"
+
+
+def test_a_uri_file_output_left_unwritten_fails_the_step(tmp_path: Path) -> None:
+    spec = copy.deepcopy(spec_of(PIPELINES / "artifacts.yml"))
+    spec["jobs"]["write"]["component"]["command"] = "echo ${{inputs.greeting}} > /dev/null # ${{outputs.note}}"
+    step = build_plan(spec, PIPELINES).steps["write"]
+    result = execute(step, dict(step.inputs), tmp_path / "write", {})
+    assert not result.ok
+    assert result.error == "it did not write its uri_file output 'note' (the file note in note/)"
+    assert result.outputs == {}
+
+
+def test_limits_timeout_stops_the_command_and_what_it_started(tmp_path: Path) -> None:
+    """Item 9: Azure ML cancels a job after limits.timeout; so does a local run, child processes included."""
+    step = build_plan(spec_of(PIPELINES / "differences.yml"), PIPELINES).steps["slow"]
+    start = time.perf_counter()
+    result = execute(step, {}, tmp_path / "slow", {})
+    assert time.perf_counter() - start < 10
+    assert not result.ok
+    assert result.error == "stopped after 1 s, its limits.timeout"
+    sleep = int((tmp_path / "slow" / "code" / "logs" / "sleep.pid").read_text())
+    assert not _alive(sleep), "the command's child process survived its timeout"
+    assert not list((tmp_path / "slow").rglob("done.txt"))
+
+
+def _alive(pid: int) -> bool:
+    """Running: a killed process whose parent is gone may stay a zombie (state Z) until something reaps it."""
+    stat = Path(f"/proc/{pid}/stat")
+    if Path("/proc/self/stat").exists():
+        return stat.exists() and stat.read_text().split(") ")[1][0] != "Z"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_missing_module_is_named(tmp_path: Path) -> None:
+    """Item 12: the module a failed step could not import, read from its log."""
+    step = build_plan(spec_of(PIPELINES / "missing_module.yml"), PIPELINES).steps["train"]
+    result = execute(step, {}, tmp_path / "train", {})
+    assert not result.ok
+    assert result.missing_module == "not_installed_here_xyz"

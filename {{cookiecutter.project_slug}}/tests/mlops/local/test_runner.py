@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mlops.local.plan import build_plan
 from mlops.local.runner import run_plan
-from tests.mlops.local.conftest import PIPELINES
+from tests.mlops.local.conftest import PIPELINES, spec_of
 
 
 def interval(result, step: str) -> tuple[float, float]:
@@ -54,3 +54,26 @@ def test_a_failure_stops_what_depends_on_it(failing_spec, tmp_path: Path) -> Non
     again = run_plan(plan, tmp_path, "r2", {})
     assert again.steps["start"].cached_from == "r1"
     assert again.steps["broken"].cached_from is None  # failures are never cached
+
+
+def test_uri_file_outputs_and_artifacts_flow_downstream(tmp_path: Path) -> None:
+    """Items 1, 2 and 5: a uri_file input gets the upstream file, an artifacts input its ./outputs and ./logs."""
+    plan = build_plan(spec_of(PIPELINES / "artifacts.yml"), PIPELINES)
+    result = run_plan(plan, tmp_path, "r1", {})
+    assert result.ok, [r.log.read_text() for r in result.failed]
+    assert result.output(plan, "summary").read_text() == "hello\n"
+    assert (result.output(plan, "combined") / "combined.txt").read_text() == "hello\nreport\n"
+
+
+def test_pipeline_components_run_as_their_steps_and_each_is_reused_on_its_own(tmp_path: Path) -> None:
+    """Item 6: a changed input reruns only the steps that depend on it, inside a pipeline component or outside."""
+    spec = spec_of(PIPELINES / "nested.yml")
+    plan = build_plan(spec, PIPELINES)
+    first = run_plan(plan, tmp_path, "r1", {})
+    assert first.ok, [r.log.read_text() for r in first.failed]
+    assert (first.output(plan, "final") / "result.txt").read_text() == "hoho!\n" * 2
+    changed = run_plan(build_plan(spec, PIPELINES, {"delay": "0.01"}), tmp_path, "r2", {})
+    assert {name for name, r in changed.steps.items() if r.cached_from} == {"first.say", "first.join"}
+    inner = run_plan(build_plan(spec, PIPELINES, {"first.times": "1"}), tmp_path, "r3", {})
+    assert {name for name, r in inner.steps.items() if r.cached_from} == set()
+    assert (inner.output(plan, "final") / "result.txt").read_text() == "ho!\n" * 2
