@@ -359,9 +359,9 @@ def test_unknown_calls_answer_404_and_are_recorded(workspace_double: WorkspaceDo
     ml = client(workspace_double)
 
     with pytest.raises(ResourceNotFoundError, match="test double does not serve"):
-        ml.online_endpoints.get("churn-endpoint")
+        ml.batch_endpoints.get("churn-batch")
 
-    assert [r.path.rsplit("/", 2)[-2:] for r in workspace_double.unknown] == [["onlineEndpoints", "churn-endpoint"]]
+    assert [r.path.rsplit("/", 2)[-2:] for r in workspace_double.unknown] == [["batchEndpoints", "churn-batch"]]
 
 
 def test_computes_are_served_once_added(workspace_double: WorkspaceDouble) -> None:
