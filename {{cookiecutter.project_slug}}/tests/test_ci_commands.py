@@ -4,6 +4,7 @@ can still run it."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -69,3 +70,34 @@ def test_ci_command_exists_and_parses(command: str) -> None:
 def test_abbreviated_options_are_refused() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["validate", "--env", "dev", "--work"])
+
+
+def readme_commands() -> list[str]:
+    """The commands the README's code blocks show, without their comments."""
+    lines, in_block = [], False
+    for line in (PROJECT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+        elif in_block:
+            lines.append(line.split(" #")[0].strip())
+    return [line for line in lines if re.match(r"(make |\.venv/bin/python -m mlops|python -m mlops|mlops )", line)]
+
+
+README_COMMANDS = readme_commands()
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_readme_commands_work_from_a_fresh_shell(command: str) -> None:
+    """Every `mlops` line is `.venv/bin/python -m mlops ...` (works without activating .venv) and parses; every make
+    line names a target."""
+    words = shlex.split(command.replace("<", "").replace(">", ""))
+    if words[0] == "make":
+        targets = set(re.findall(r"^([a-zA-Z][\w-]*):", (PROJECT / "Makefile").read_text(), flags=re.MULTILINE))
+        assert words[1] in targets, f"no make target {words[1]}"
+    else:
+        assert words[:3] == [".venv/bin/python", "-m", "mlops"], f"needs an activated .venv: {command}"
+        check_mlops_arguments(words[3:])
+
+
+def test_the_readme_shows_commands() -> None:
+    assert len(README_COMMANDS) >= 10
