@@ -133,7 +133,7 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"  report     {evaluation / 'report.md'}")
     if outcome.decision is not None:
         if outcome.model_version:
-            print(f"  model      registered locally as {settings.model_name} version {outcome.model_version}")
+            print(f"  model      registered locally as {outcome.model_name} version {outcome.model_version}")
         elif outcome.decision.get("promote"):
             print("  model      promoted by the evaluation; not registered (--no-register)")
         else:

@@ -30,7 +30,8 @@ class RunOutcome:
     result: RunResult
     decision: Mapping[str, Any] | None  # the evaluate step's decision.json
     model_version: str | None  # the local registry's version of the promoted model
-    notes: tuple[str, ...]
+    notes: tuple[str, ...]  # what the steps say about the data (summary.json), then how the run differs from Azure ML
+    model_name: str | None = None  # the name the model is (or would be) registered under
 
 
 def project_spec(settings: PipelineSettings, cache_dir: Path) -> dict[str, Any]:
@@ -89,24 +90,46 @@ def run(
 
     decision = None
     model_version = None
+    model_name = settings.model_name if file is not None else settings.model_name_for(dict(overrides or {}))
     if result.ok and {"model", "evaluation"} <= set(plan.outputs):
         decision_file = result.output(plan, "evaluation") / "decision.json"
         if not decision_file.is_file():
             raise MlopsError(f"the pipeline's evaluation output has no {decision_file.name}: {decision_file.parent}")
         decision = json.loads(decision_file.read_text(encoding="utf-8"))
         if decision.get("promote") and register:
-            model_version = register_once(settings, result.output(plan, "model"), run_id, decision, runs_dir)
-    return RunOutcome(plan, result, decision, model_version, (*plan.notes, ENVIRONMENT_NOTE))
+            model = result.output(plan, "model")
+            model_version = register_once(settings, model, run_id, decision, model_name, experiment)
+    notes = (*step_notes(plan, result), *plan.notes, ENVIRONMENT_NOTE)
+    return RunOutcome(plan, result, decision, model_version, notes, model_name)
+
+
+def step_notes(plan: Plan, result: RunResult) -> list[str]:
+    """The notes a step leaves for the run summary: ``notes`` in a ``summary.json`` among its outputs (data_prep
+    writes one saying what it did with each column), prefixed with the step's name."""
+    notes = []
+    for name in plan.order():
+        step = result.steps.get(name)
+        for output in step.outputs.values() if step and step.ok else ():
+            summary = output / "summary.json"
+            if summary.is_file():
+                try:
+                    lines = json.loads(summary.read_text(encoding="utf-8")).get("notes", [])
+                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                    lines = [f"{summary} is not readable JSON"]
+                notes += [f"{name}: {line}" for line in lines if isinstance(line, str)]
+    return notes
 
 
 def register_once(
-    settings: PipelineSettings, model: Path, run_id: str, decision: Mapping[str, Any], runs_dir: Path
+    settings: PipelineSettings, model: Path, run_id: str, decision: Mapping[str, Any], name: str, experiment: str
 ) -> str:
-    """Register a promoted model; the same model (by content, say from a cached re-run) is registered only once."""
-    marker = runs_dir / ".cache" / f"registered-{content_hash(model)}.json"
-    if marker.is_file() and (settings.mlruns / "mlflow.db").is_file():
-        return json.loads(marker.read_text(encoding="utf-8"))["version"]
-    tags = {"run": run_id, "source": "local", decision["primary_metric"]: str(decision["value"])}
-    model_version = model_registry.register_model(settings.mlruns, settings.model_name, model, tags)
-    marker.write_text(json.dumps({"version": model_version, "run": run_id}), encoding="utf-8")
-    return model_version
+    """Register a promoted model; the same model (by content, say from a cached re-run) is registered only once.
+
+    The registry itself is asked, by the content key tagged on each version, so a deleted or replaced mlruns/ means
+    registering again rather than reporting a version that is not there."""
+    key = content_hash(model)
+    existing = model_registry.find_version(settings.mlruns, name, key)
+    if existing is not None:
+        return existing
+    tags = {"run": run_id, "source": "local", "content_key": key, decision["primary_metric"]: str(decision["value"])}
+    return model_registry.register_model(settings.mlruns, name, model, tags, experiment)
