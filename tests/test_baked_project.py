@@ -53,7 +53,7 @@ def test_main_job_runs_the_pipeline_locally(bake) -> None:
     result = project.run("make", "run", env=project_env())
     for step in ("data_prep", "train", "evaluate"):
         assert f"✓ {step}" in result.stderr
-    assert "registered locally as churn-model version 1" in result.stdout
+    assert "registered locally as penguins-species version 1" in result.stdout
     report = next(line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("report"))
     assert "f1_macro" in Path(report).read_text(encoding="utf-8")
     assert (project.path / "mlruns" / "mlflow.db").is_file()
@@ -82,9 +82,9 @@ def test_cruft_create_and_update(tmp_path: Path) -> None:
     out = tmp_path / "out"
     cruft = shutil.which("cruft")
     subprocess.run([cruft, "create", "--no-input", "--output-dir", str(out), str(template)], check=True)
-    project = out / "churn_model"
+    project = out / "tabular_model"
     cruft_state = json.loads((project / ".cruft.json").read_text())
-    assert cruft_state["context"]["cookiecutter"]["resource_prefix"] == "churnmodel"
+    assert cruft_state["context"]["cookiecutter"]["resource_prefix"] == "tabularmodel"
     git(project, "init", "--quiet")
     git(project, "add", "-A")
     git(project, "commit", "--quiet", "-m", "baked")
