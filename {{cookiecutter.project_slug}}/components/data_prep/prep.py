@@ -662,7 +662,12 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(dataset, schema, columns, task_notes, train, test)
     for line in [*dataset.notes, *task_notes, *(column.line for column in columns)]:
         logger.info("%s", line)
+    # Each phase is logged as it starts: at a million rows each takes seconds, and a silent step looks stuck.
+    logger.info(
+        "fitting the preprocessing on %s training rows (%.1f s)", f"{len(train):,}", time.perf_counter() - start
+    )
     preprocessor = fit_preprocessor(train, schema)
+    logger.info("writing train.csv and test.csv (%.1f s)", time.perf_counter() - start)
     write_prepped(args.prepped_data, train, test, preprocessor, schema, summary)
     logger.info(
         "%s rows read, %s without a target dropped; %s train, %s test rows; %d numeric and %d categorical features "
