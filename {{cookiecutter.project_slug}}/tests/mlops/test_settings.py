@@ -65,7 +65,9 @@ def test_bad_configuration_is_one_clear_message(root: Path, environment, environ
 
 def set_model_name(root: Path, line: str) -> None:
     path = root / "config" / "pipeline.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("# name = ", line, 1), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "\n# name = " in text
+    path.write_text(text.replace("\n# name = ", f"\n{line}", 1), encoding="utf-8")
 
 
 def test_each_dataset_and_target_gets_its_own_model_name(root: Path) -> None:
