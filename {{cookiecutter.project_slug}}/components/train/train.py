@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prepped_data", required=True, help="data_prep's output folder")
     parser.add_argument("--algorithm", default=ALGORITHMS[0], help=" or ".join(ALGORITHMS))
-    parser.add_argument("--n_estimators", type=int, default=200, help="boosting iterations, or trees of a forest")
+    parser.add_argument("--n_estimators", type=int, default=100, help="boosting iterations, or trees of a forest")
     parser.add_argument("--max_depth", type=int, default=10)
     parser.add_argument("--class_weight", default="balanced", help="balanced (classification) or none")
     parser.add_argument("--seed", type=int, default=42)

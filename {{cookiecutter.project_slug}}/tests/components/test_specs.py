@@ -40,7 +40,7 @@ CONTRACT = {
         "inputs": {
             "prepped_data": ("uri_folder", None, None, None),
             "algorithm": ("string", "hist_gradient_boosting", None, None),
-            "n_estimators": ("integer", 200, 10, 2000),
+            "n_estimators": ("integer", 100, 10, 2000),
             "max_depth": ("integer", 10, 1, 100),
             "class_weight": ("string", "balanced", None, None),
             "seed": ("integer", 42, None, None),
