@@ -268,6 +268,8 @@ def bootstrap_interval(
             elif len(set(truth_array[rows])) == len(classes):  # a resample missing a class has no AUC
                 values.append(_roc_auc(truth_array[rows], probabilities[rows], classes))
         values = np.array(values)
+    if not np.isfinite(values).any():  # every resample lacked a class: no interval
+        return float("nan"), float("nan")
     low, high = np.nanpercentile(values, [2.5, 97.5])
     return float(low), float(high)
 
@@ -282,14 +284,20 @@ def cross_validate(
     model: Any, rows: pd.DataFrame, truth: pd.Series, task: str, metric: str, folds: int = CV_FOLDS
 ) -> list[float]:
     """The metric of ``folds`` copies of the model's recipe (preprocessing included), each fitted without one fold
-    and scored on it."""
+    and scored on it. A fold that cannot be fitted or scored (a rare class missing from it) is left out."""
+    folds = min(folds, len(rows) // 2)  # at least two rows to score in each fold
+    if folds < 2:
+        return []
     stratify = task == "classification" and truth.value_counts().min() >= folds
     splitter = (StratifiedKFold if stratify else KFold)(n_splits=folds, shuffle=True, random_state=0)
     scores = []
     with threadpool_limits(limits=1):  # small data: threads would cost more than they save
         for fit_rows, score_rows in splitter.split(rows, truth):
-            fitted = clone(model).fit(rows.iloc[fit_rows], truth.iloc[fit_rows])
-            scores.append(_metric_of(metric, fitted, rows.iloc[score_rows], truth.iloc[score_rows]))
+            try:
+                fitted = clone(model).fit(rows.iloc[fit_rows], truth.iloc[fit_rows])
+                scores.append(_metric_of(metric, fitted, rows.iloc[score_rows], truth.iloc[score_rows]))
+            except ValueError as exc:
+                logger.warning("a cross-validation fold was left out: %s", exc)
     return scores
 
 
@@ -493,18 +501,20 @@ def estimate_metric(
 ) -> tuple[Estimate, list[float] | None]:
     """The test split's score with a bootstrap interval or, for a small test split, a cross-validation."""
     truth = test[schema["target_column"]]
-    if len(test) >= MIN_TEST_ROWS:
-        predictions = predictions or predict(model, _features(test, schema))
-        values, probabilities, classes = predictions.values, predictions.probabilities, predictions.classes
-        low, high = bootstrap_interval(metric, truth, values, probabilities, classes)
-        return Estimate(test_value, low, high, f"the test split ({len(test):,} rows)"), None
-    both = pd.concat([train, test], ignore_index=True)
-    folds = cross_validate(model, _features(both, schema), both[schema["target_column"]], schema["task"], metric)
-    method = (
-        f"{CV_FOLDS}-fold cross-validation over all {len(both):,} labelled rows, as the {len(test)}-row test split "
-        "alone is too small to decide on"
-    )
-    return Estimate(float(np.mean(folds)), min(folds), max(folds), method, "folds from"), folds
+    if len(test) < MIN_TEST_ROWS:
+        both = pd.concat([train, test], ignore_index=True)
+        folds = cross_validate(model, _features(both, schema), both[schema["target_column"]], schema["task"], metric)
+        if len(folds) >= 2:
+            method = (
+                f"{len(folds)}-fold cross-validation over all {len(both):,} labelled rows, as the {len(test)}-row test "
+                "split alone is too small to decide on"
+            )
+            return Estimate(float(np.mean(folds)), min(folds), max(folds), method, "folds from"), folds
+        logger.warning("cross-validation was not possible; the small test split decides alone")
+    predictions = predictions or predict(model, _features(test, schema))
+    values, probabilities, classes = predictions.values, predictions.probabilities, predictions.classes
+    low, high = bootstrap_interval(metric, truth, values, probabilities, classes)
+    return Estimate(test_value, low, high, f"the test split ({len(test):,} rows)"), None
 
 
 def _log_to_mlflow(metrics: dict[str, float], decision: dict[str, Any]) -> None:

@@ -194,6 +194,23 @@ def test_a_large_test_split_decides_on_itself_with_a_bootstrap_interval() -> Non
     assert estimate.low < 0.9 < estimate.high
 
 
+def test_a_small_test_split_is_cross_validated_leaving_out_folds_that_cannot_be_scored() -> None:
+    """Classes with too few rows for every fold: the folds without one are left out, not the whole evaluation."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    rows = pd.DataFrame({"x": np.arange(30.0), "y": ["a"] * 14 + ["b"] * 14 + ["c"] * 2})
+    model = DecisionTreeClassifier(random_state=0).fit(rows[["x"]], rows["y"])
+    train, test = rows.iloc[::2], rows.iloc[1::2]
+    estimate, folds = estimate_metric(model, test, train, SCHEMA, "roc_auc_ovr", 1.0)
+    assert folds is not None
+    assert 2 <= len(folds) < 5  # the folds without class c in their scored rows have no one-vs-rest AUC
+    assert estimate.method.startswith(f"{len(folds)}-fold cross-validation over all 30 labelled rows")
+    tiny = rows.iloc[[0, 14, 15]]
+    estimate, folds = estimate_metric(model, tiny.iloc[1:], tiny.iloc[:1], SCHEMA, "accuracy", 1.0)
+    assert folds is None  # too few rows to cross-validate: the test split decides
+    assert estimate.method == "the test split (2 rows)"
+
+
 def test_trivial_scores() -> None:
     train, test = pd.Series(["a", "a", "b"]), pd.Series(["a", "b", "b", "b"])
     assert trivial_score("accuracy", train, test) == (0.25, "always 'a'")
