@@ -108,7 +108,7 @@ def test_default_names_are_derived_once(bake) -> None:
     project = bake()
     config = tomllib.loads(project.read("config/environments.toml"))
     prefix = config["resource_prefix"]
-    assert prefix == "churnmodel"
+    assert prefix == "tabularmodel"
     for env in naming.ENVIRONMENTS:
         names = {k: v for k, v in naming.derive_names(prefix, env).items() if k != "ml_registry"}
         assert {k: v for k, v in config[env].items() if k in names} == names

@@ -92,7 +92,7 @@ def test_main_job_runs_the_pipeline_locally(bake) -> None:
     result = project.run("make", "run", env=project_env())
     for step in ("data_prep", "train", "evaluate"):
         assert f"✓ {step}" in result.stderr
-    assert "churn-model version 1 (the local MLflow registry)" in result.stdout
+    assert "penguins-species version 1 (the local MLflow registry)" in result.stdout
     report = next(line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("report"))
     assert "f1_macro" in Path(report).read_text(encoding="utf-8")
     assert (project.path / "mlruns" / "mlflow.db").is_file()

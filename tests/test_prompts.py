@@ -95,7 +95,7 @@ def test_a_failed_run_is_fixed_in_its_replay_file_and_run_again(tmp_path: Path) 
     fixed = run([*COOKIECUTTER, *retry[1:]], tmp_path)
 
     assert fixed.returncode == 0, fixed.stderr
-    pyproject = tomllib.loads((tmp_path / "out" / "churn_model" / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((tmp_path / "out" / "tabular_model" / "pyproject.toml").read_text())
     assert pyproject["project"]["authors"] == [{"name": "Ada Lovelace"}]
 
 

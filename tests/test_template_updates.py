@@ -52,7 +52,7 @@ def generate(template: str, output: Path, *options: str) -> Path:
     """Plain cookiecutter, as a user runs it; returns the project folder, set up and committed as a user would."""
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output), *options, template]
     subprocess.run([*command, "resource_prefix=acme"], check=True, capture_output=True, env=project_env())
-    project = output / "churn_model"
+    project = output / "tabular_model"
     subprocess.run(["make", "setup"], cwd=project, check=True, capture_output=True, env=project_env())
     git(project, "init", "--quiet")
     git(project, "add", "-A")  # uv.lock included, as make setup asks
@@ -97,7 +97,7 @@ def test_update_brings_only_the_template_change_with_the_project_answers(tmp_pat
     # `cruft create` works too: cruft writes the state itself, the post-generation hook stays out of its way.
     created = cruft(project, "create", "--no-input", "--output-dir", str(tmp_path / "created"), str(repository))
     assert created.returncode == 0, created.stdout + created.stderr
-    assert json.loads((tmp_path / "created" / "churn_model" / ".cruft.json").read_text())["commit"] == added
+    assert json.loads((tmp_path / "created" / "tabular_model" / ".cruft.json").read_text())["commit"] == added
 
 
 # A release that adds a Jinja filter: cruft renders both releases in one process, where v1's extension is imported.

@@ -183,7 +183,7 @@ def command_run(args: argparse.Namespace, context: Context) -> int:
             print(f"\nnot run: {', '.join(result.skipped)}", file=sys.stderr)
         return FAILED
     print(f"\nRun {result.run_id} finished in {result.seconds:.1f} s: {result.folder}")
-    rows = summary(outcome, settings.model_name)
+    rows = summary(outcome, outcome.model_name or settings.model_name)
     width = max(len(label) for label, _ in rows)
     for label, text in rows:
         print(f"  {label:<{width}}  {text}")

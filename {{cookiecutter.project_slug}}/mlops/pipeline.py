@@ -20,6 +20,7 @@ from mlops.errors import MlopsError
 from mlops.settings import PipelineSettings
 
 SCHEMA_REFERENCE = "https://aka.ms/ml-cli-v2-job-pipeline-yaml-reference"
+OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def components(folder: Path) -> dict[str, Any]:
@@ -58,34 +59,72 @@ def build_pipeline(
         input_data: Input(type="uri_file"),
         target_column: str,
         task: str,
+        delimiter: str,
+        encoding: str,
+        max_classes: int,
         test_size: float,
         seed: int,
+        algorithm: str,
         n_estimators: int,
         max_depth: int,
-        threshold: float,
+        class_weight: str,
+        primary_metric: str,
+        min_improvement: float,
+        feature_columns: Input(type="string", optional=True) = None,
+        drop_columns: Input(type="string", optional=True) = None,
+        threshold: Input(type="number", optional=True) = None,  # unset: the primary metric's default
         baseline_model: Input(type="mlflow_model", optional=True) = None,
     ) -> dict[str, Any]:
         data_prep = steps["data_prep"](
-            input_data=input_data, target_column=target_column, task=task, test_size=test_size, seed=seed
+            input_data=input_data,
+            target_column=target_column,
+            task=task,
+            feature_columns=feature_columns,
+            drop_columns=drop_columns,
+            delimiter=delimiter,
+            encoding=encoding,
+            max_classes=max_classes,
+            test_size=test_size,
+            seed=seed,
         )
         train = steps["train"](
-            prepped_data=data_prep.outputs.prepped_data, n_estimators=n_estimators, max_depth=max_depth, seed=seed
+            prepped_data=data_prep.outputs.prepped_data,
+            algorithm=algorithm,
+            n_estimators=n_estimators,
+            max_depth=max_depth,
+            class_weight=class_weight,
+            seed=seed,
         )
         evaluate = steps["evaluate"](
             model=train.outputs.model_output,
             prepped_data=data_prep.outputs.prepped_data,
+            primary_metric=primary_metric,
             threshold=threshold,
+            min_improvement=min_improvement,
             baseline_model=baseline_model,  # optional: the model to beat, e.g. the one in production
         )
+        # OpenMP threads that sleep instead of spinning while they wait: gradient boosting was ten times slower with
+        # spinning threads on a machine whose cores other work shares (a laptop, a CI runner). No loop here: the
+        # pipeline names its steps after these local variables.
+        train.environment_variables = dict(OPENMP_ENVIRONMENT)
+        evaluate.environment_variables = dict(OPENMP_ENVIRONMENT)
         return {"model": train.outputs.model_output, "evaluation": evaluate.outputs.evaluation}
 
-    inputs = dict(settings.inputs)
+    inputs = {name: _literal(value) for name, value in settings.inputs.items()}
     data = Input(type="uri_file", path=input_data or inputs.pop("input_data"))
     inputs.pop("input_data", None)
     try:
-        return training_pipeline(**inputs, input_data=data)
+        return training_pipeline(**{k: v for k, v in inputs.items() if v is not None}, input_data=data)
     except TypeError as error:
         raise MlopsError(f"config/pipeline.toml [inputs] does not match the pipeline's inputs: {error}") from None
+
+
+def _literal(value: Any) -> Any:
+    """A pipeline input from config: a list of column names becomes the comma-separated text the step takes, and an
+    empty list or text leaves the input unset."""
+    if isinstance(value, list):
+        value = ",".join(str(item) for item in value)
+    return None if value == "" else value
 
 
 def load_pipeline_file(path: Path) -> PipelineJob:

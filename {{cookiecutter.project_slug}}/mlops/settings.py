@@ -26,8 +26,16 @@ def default_root() -> Path:
 @dataclass(frozen=True)
 class PipelineSettings:
     inputs: Mapping[str, Any]  # the pipeline's input values; input_data as an absolute path
-    model_name: str
+    model_name: str  # [model] name, or derived from input_data and target_column when that is unset
     root: Path
+    model_name_derived: bool = False  # then a run on other data (--set input_data=...) gets its own name too
+
+    def model_name_for(self, overrides: Mapping[str, Any]) -> str:
+        """The name a run with these input overrides registers its model under."""
+        if not self.model_name_derived:
+            return self.model_name
+        inputs = {**self.inputs, **overrides}
+        return derived_model_name(str(inputs["input_data"]), str(inputs.get("target_column", "")))
 
     @property
     def components(self) -> Path:
@@ -49,6 +57,16 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise MlopsError(f"{path} is not valid TOML: {error}") from None
 
 
+# A model name as Azure ML accepts it: the pattern azure-ai-ml's model data-plane client checks (models/{name}).
+MODEL_NAME = re.compile(r"(?![-_.])[A-Za-z0-9_.-]{1,255}(?<!\.)")
+
+
+def derived_model_name(input_data: str, target_column: str) -> str:
+    """One model name per dataset and target, valid in Azure ML: data/penguins.csv and species give penguins-species."""
+    name = re.sub(r"[^a-z0-9]+", "-", f"{Path(input_data).stem}-{target_column}".lower()).strip("-")
+    return name[:255].strip("-") or "model"
+
+
 def load_pipeline_settings(root: Path) -> PipelineSettings:
     path = root / "config" / "pipeline.toml"
     data = read_toml(path)
@@ -56,9 +74,17 @@ def load_pipeline_settings(root: Path) -> PipelineSettings:
     name = (data.get("model") or {}).get("name")
     if not isinstance(inputs, dict) or "input_data" not in inputs:
         raise MlopsError(f"{path} needs an [inputs] table with at least input_data (the CSV to train on)")
-    if not isinstance(name, str) or not name:
-        raise MlopsError(f"{path} needs [model] name, the name models are registered under")
-    return PipelineSettings({**inputs, "input_data": str((root / inputs["input_data"]).resolve())}, name, root)
+    if name is not None and (not isinstance(name, str) or not MODEL_NAME.fullmatch(name)):
+        raise MlopsError(
+            f"{path} [model] name {name!r} is not a model name: up to 255 letters, digits, '-', '_' and '.', starting "
+            "with a letter or digit, not ending with '.'. Correct it, or remove it to name models after the data and "
+            "target"
+        )
+    derived = name is None
+    if derived:
+        name = derived_model_name(inputs["input_data"], str(inputs.get("target_column", "")))
+    absolute = {**inputs, "input_data": str((root / inputs["input_data"]).resolve())}
+    return PipelineSettings(absolute, name, root, model_name_derived=derived)
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,52 @@ def data_prep_component() -> Command:
         name="data_prep",
         display_name="Prepare data",
         description=(
-            "Checks the raw CSV, splits it into train and test parts, and fits the preprocessing (imputation, scaling, "
-            "one-hot encoding) on the train part only."
+            "Reads the raw CSV (delimiter and encoding detected unless set), checks the target against the task, "
+            "decides what each column is (identifiers, free text and dates are dropped, each with its reason), splits "
+            "into train and test parts, and fits the preprocessing (imputation, scaling, category codes) on the train "
+            "part only."
         ),
         code=str(HERE),
         command=(
             "python prep.py --input_data ${{inputs.input_data}} --target_column ${{inputs.target_column}}"
-            " --task ${{inputs.task}} --test_size ${{inputs.test_size}} --seed ${{inputs.seed}}"
+            " --task ${{inputs.task}}"
+            " $[[--feature_columns ${{inputs.feature_columns}}]] $[[--drop_columns ${{inputs.drop_columns}}]]"
+            " --delimiter ${{inputs.delimiter}} --encoding ${{inputs.encoding}} --max_classes ${{inputs.max_classes}}"
+            " --test_size ${{inputs.test_size}} --seed ${{inputs.seed}}"
             " --prepped_data ${{outputs.prepped_data}}"
         ),
         inputs={
             "input_data": Input(type="uri_file", description="Raw CSV file with a header row."),
             "target_column": Input(type="string", default="species", description="Column to predict."),
             "task": Input(
-                type="string", default="classification", enum=["classification", "regression"], description="Task."
+                type="string",
+                default="classification",
+                enum=["classification", "regression", "auto"],
+                description="Task; auto infers it from the target and says what it chose.",
+            ),
+            "feature_columns": Input(
+                type="string", optional=True, description="Comma-separated: use only these columns as features."
+            ),
+            "drop_columns": Input(
+                type="string", optional=True, description="Comma-separated: never use these columns as features."
+            ),
+            "delimiter": Input(
+                type="string",
+                default="auto",
+                enum=["auto", "comma", "semicolon", "tab", "pipe"],
+                description="Column delimiter; auto detects it.",
+            ),
+            "encoding": Input(
+                type="string",
+                default="auto",
+                description="Text encoding, such as utf-8 or cp1252; auto reads UTF-8, else Western European.",
+            ),
+            "max_classes": Input(
+                type="integer",
+                default=50,
+                min=2,
+                max=1000,
+                description="A classification target with more distinct values than this stops the run.",
             ),
             "test_size": Input(
                 type="number", default=0.2, min=0.05, max=0.5, description="Share of rows kept for evaluation."
@@ -42,7 +74,8 @@ def data_prep_component() -> Command:
         },
         outputs={
             "prepped_data": Output(
-                type="uri_folder", description="train.csv, test.csv, preprocessor.joblib and schema.json."
+                type="uri_folder",
+                description="train.csv, test.csv, preprocessor.joblib, schema.json and summary.json.",
             )
         },
         # Anonymous (no name): Azure ML names it by content, so an unchanged environment is never rebuilt.

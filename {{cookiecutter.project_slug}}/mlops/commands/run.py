@@ -35,8 +35,9 @@ class RunOutcome:
     project_pipeline: bool
     decision: Mapping[str, Any] | None  # the evaluate step's decision.json
     model_version: str | None  # the local registry's version of the promoted model
-    notes: tuple[str, ...]
+    notes: tuple[str, ...]  # what the steps say about the data (summary.json), then how the run differs from Azure ML
     hints: Mapping[str, str]  # failed step -> what to do about it, when its log tells
+    model_name: str | None = None  # the name the model is (or would be) registered under
 
 
 def _quiet(message: str) -> None:
@@ -152,6 +153,7 @@ def run(
 
     decision = None
     model_version = None
+    model_name = settings.model_name_for(dict(overrides or {})) if project_pipeline else None
     if project_pipeline and result.ok:
         decision_file = result.output(plan, "evaluation") / "decision.json"
         if not decision_file.is_file():
@@ -159,20 +161,41 @@ def run(
         decision = json.loads(decision_file.read_text(encoding="utf-8"))
         if decision.get("promote") and register:
             announce("registering the model in the local MLflow registry")
-            model_version = register_once(settings, result.output(plan, "model"), run_id, decision, runs_dir)
+            model = result.output(plan, "model")
+            model_version = register_once(settings, model, run_id, decision, model_name, experiment)
     hints = {f.name: hint for f in result.failed if (hint := failure_hint(plan.steps[f.name], f))}
-    notes = (*plan.notes, ENVIRONMENT_NOTE)
-    return RunOutcome(plan, result, project_pipeline, decision, model_version, notes, hints)
+    data_notes = step_notes(plan, result) if project_pipeline else []  # summary.json is this project's convention
+    notes = (*data_notes, *plan.notes, ENVIRONMENT_NOTE)
+    return RunOutcome(plan, result, project_pipeline, decision, model_version, notes, hints, model_name)
+
+
+def step_notes(plan: Plan, result: RunResult) -> list[str]:
+    """The notes a step leaves for the run summary: ``notes`` in a ``summary.json`` among its outputs (data_prep
+    writes one saying what it did with each column), prefixed with the step's name."""
+    notes = []
+    for name in plan.order():
+        step = result.steps.get(name)
+        for output in step.outputs.values() if step and step.ok else ():
+            summary = output / "summary.json"
+            if summary.is_file():
+                try:
+                    lines = json.loads(summary.read_text(encoding="utf-8")).get("notes", [])
+                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                    lines = [f"{summary} is not readable JSON"]
+                notes += [f"{name}: {line}" for line in lines if isinstance(line, str)]
+    return notes
 
 
 def register_once(
-    settings: PipelineSettings, model: Path, run_id: str, decision: Mapping[str, Any], runs_dir: Path
+    settings: PipelineSettings, model: Path, run_id: str, decision: Mapping[str, Any], name: str, experiment: str
 ) -> str:
-    """Register a promoted model; the same model (by content, say from a cached re-run) is registered only once."""
-    marker = runs_dir / ".cache" / f"registered-{content_hash(model)}.json"
-    if marker.is_file() and (settings.mlruns / "mlflow.db").is_file():
-        return json.loads(marker.read_text(encoding="utf-8"))["version"]
-    tags = {"run": run_id, "source": "local", decision["primary_metric"]: str(decision["value"])}
-    model_version = model_registry.register_model(settings.mlruns, settings.model_name, model, tags)
-    marker.write_text(json.dumps({"version": model_version, "run": run_id}), encoding="utf-8")
-    return model_version
+    """Register a promoted model; the same model (by content, say from a cached re-run) is registered only once.
+
+    The registry itself is asked, by the content key tagged on each version, so a deleted or replaced mlruns/ means
+    registering again rather than reporting a version that is not there."""
+    key = content_hash(model)
+    existing = model_registry.find_version(settings.mlruns, name, key)
+    if existing is not None:
+        return existing
+    tags = {"run": run_id, "source": "local", "content_key": key, decision["primary_metric"]: str(decision["value"])}
+    return model_registry.register_model(settings.mlruns, name, model, tags, experiment)

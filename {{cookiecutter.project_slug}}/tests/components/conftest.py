@@ -17,6 +17,9 @@ COMPONENTS = PROJECT / "components"
 PENGUINS = PROJECT / "data" / "penguins.csv"
 STEPS = {"data_prep": "prep", "train": "train", "evaluate": "evaluate"}  # folder: module
 sys.path[:0] = [str(COMPONENTS / folder) for folder in STEPS]
+# What the pipeline sets for train and evaluate (mlops/pipeline.py), before the first import of scikit-learn loads
+# OpenMP: threads that spin while they wait make gradient boosting crawl on a machine whose cores are shared.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import evaluate  # noqa: E402
 import prep  # noqa: E402

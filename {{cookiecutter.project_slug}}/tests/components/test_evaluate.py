@@ -1,4 +1,5 @@
-"""evaluate: metrics, the promotion decision, plots and report; penguins for classification, diabetes for regression."""
+"""evaluate: metrics, how sure they are, the promotion decision, plots and report; penguins for classification,
+diabetes for regression."""
 
 import json
 from collections.abc import Callable
@@ -8,8 +9,25 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from evaluate import DataError, check_threshold, compute_metrics, decide, load_model, make_plots, render_report
+from evaluate import (
+    MIN_TEST_ROWS,
+    DataError,
+    Estimate,
+    _from_confusion,
+    bootstrap_interval,
+    check_threshold,
+    compute_metrics,
+    decide,
+    estimate_metric,
+    load_model,
+    make_plots,
+    per_class_metrics,
+    primary_metric,
+    render_report,
+    trivial_score,
+)
 from sklearn.datasets import load_diabetes
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from .conftest import run_step
 
@@ -58,29 +76,55 @@ def diabetes_run(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) ->
     return out
 
 
+TRIVIAL = (0.45, "always 'a'")
+
+
 @pytest.mark.parametrize(
-    ("value", "threshold", "baseline", "promote", "reason"),
+    ("value", "threshold", "test_value", "baseline", "promote", "reason"),
     [
-        (0.85, 0.9, None, False, "f1_macro is 0.8500, below the threshold 0.9000."),
-        (0.95, 0.9, None, True, "No baseline model was given"),
-        (0.9, 0.9, None, True, "at or above the threshold"),
-        (0.95, 0.9, 0.97, False, "It is worse than the baseline model's 0.9700 on the same test split."),
-        (0.95, 0.9, 0.93, True, "It is at least the baseline model's 0.9300"),
-        (0.95, 0.9, 0.95, True, "at least the baseline"),
-        (0.85, 0.9, 0.80, False, "below the threshold"),
+        (
+            0.65,
+            0.7,
+            0.65,
+            None,
+            False,
+            "f1_macro is 0.6500 on the test split (1,000 rows) (95% bootstrap interval 0.6000 to",
+        ),
+        (0.65, 0.7, 0.65, None, False, "below the threshold 0.7000."),
+        (0.95, 0.7, 0.95, None, True, "No baseline model was given"),
+        (0.7, 0.7, 0.7, None, True, "at or above the threshold"),
+        (0.95, 0.0, 0.44, None, False, "On the test split it scores 0.4400, no better than the 0.4500 of a trivial"),
+        (0.95, 0.7, 0.95, 0.97, False, "It is not better than the baseline model's 0.9700 on the same test split"),
+        (0.95, 0.7, 0.95, 0.95, False, "(+0.0000); promotion needs an improvement of at least 0.0100."),
+        (
+            0.95,
+            0.7,
+            0.95,
+            0.945,
+            False,
+            "beats the baseline model's 0.9450 on the same test split by 0.0050, less than",
+        ),
+        (0.95, 0.7, 0.95, 0.93, True, "by 0.0200, at least the required 0.0100."),
+        (0.65, 0.7, 0.65, 0.50, False, "below the threshold"),
     ],
     ids=[
         "below",
+        "below-says-so",
         "above",
         "at",
+        "no-better-than-trivial",
         "worse-than-baseline",
+        "tie-with-baseline",
+        "better-but-not-enough",
         "better-than-baseline",
-        "equal-to-baseline",
         "below-but-better",
     ],
 )
-def test_decide(value: float, threshold: float, baseline: float | None, promote: bool, reason: str) -> None:
-    decision = decide("f1_macro", value, threshold, baseline)
+def test_decide(
+    value: float, threshold: float, test_value: float, baseline: float | None, promote: bool, reason: str
+) -> None:
+    estimate = Estimate(value, value - 0.05, min(1.0, value + 0.05), f"the test split ({MIN_TEST_ROWS:,} rows)")
+    decision = decide("f1_macro", estimate, threshold, test_value, TRIVIAL, baseline, min_improvement=0.01)
     assert decision["promote"] is promote
     assert any(reason in sentence for sentence in decision["reasons"]), decision["reasons"]
     assert {k: decision[k] for k in ("primary_metric", "value", "threshold", "baseline_value")} == {
@@ -89,6 +133,96 @@ def test_decide(value: float, threshold: float, baseline: float | None, promote:
         "threshold": threshold,
         "baseline_value": baseline,
     }
+    assert decision["interval"] == [estimate.low, estimate.high]
+
+
+@pytest.mark.parametrize(
+    ("requested", "task", "chosen"),
+    [("auto", "classification", "f1_macro"), ("auto", "regression", "r2"), ("roc_auc_ovr", "classification", None)],
+)
+def test_primary_metric_defaults_per_task(requested: str, task: str, chosen: str | None) -> None:
+    assert primary_metric(requested, task) == (chosen or requested)
+
+
+def test_a_primary_metric_of_the_other_task_is_refused() -> None:
+    with pytest.raises(DataError, match=r"primary_metric 'r2' does not fit the task classification\. Set"):
+        primary_metric("r2", "classification")
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")  # on purpose: a class can be missing
+@pytest.mark.parametrize("metric", ["accuracy", "balanced_accuracy", "f1_macro"])
+def test_metrics_from_a_confusion_matrix_match_scikit_learn(metric: str) -> None:
+    """The bootstrap resamples confusion matrices; each one's score must be the score of the rows it stands for."""
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 6, size=(30, 3, 3))
+    counts[:, 2, :] *= rng.integers(0, 2, size=(30, 1))  # some matrices lack a true class entirely
+    scorer = {
+        "accuracy": accuracy_score,
+        "balanced_accuracy": balanced_accuracy_score,
+        "f1_macro": lambda t, p: f1_score(t, p, average="macro", zero_division=0),
+    }[metric]
+    expected = []
+    for matrix in counts:
+        truth = [t for t in range(3) for p in range(3) for _ in range(matrix[t, p])]
+        predicted = [p for t in range(3) for p in range(3) for _ in range(matrix[t, p])]
+        expected.append(scorer(truth, predicted))
+    np.testing.assert_allclose(_from_confusion(metric, counts), expected)
+
+
+def test_bootstrap_interval_surrounds_the_score_and_narrows_with_more_rows() -> None:
+    rng = np.random.default_rng(0)
+    widths = []
+    for rows in (200, 5000):
+        truth = pd.Series(rng.choice(["a", "b"], rows))
+        predicted = np.where(rng.random(rows) < 0.8, truth, np.where(truth == "a", "b", "a"))
+        low, high = bootstrap_interval("accuracy", truth, predicted)
+        assert low < accuracy_score(truth, predicted) < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3
+    values = pd.Series(rng.normal(size=2000))
+    low, high = bootstrap_interval("r2", values, values.to_numpy() + rng.normal(0, 0.5, 2000))
+    assert low < 0.75 < high
+
+
+def test_a_large_test_split_decides_on_itself_with_a_bootstrap_interval() -> None:
+    rows = MIN_TEST_ROWS + 200
+    test = pd.DataFrame({"x": np.arange(rows), "y": ["a", "b"] * (rows // 2)})
+    model = FakeClassifier(["a", "b"] * (rows // 2 - 50) + ["b", "a"] * 50, [0.5] * rows)
+    estimate, folds = estimate_metric(model, test, test, SCHEMA, "accuracy", 0.9)
+    assert folds is None
+    assert estimate.method == "the test split (1,200 rows)"
+    assert estimate.low < 0.9 < estimate.high
+
+
+def test_a_small_test_split_is_cross_validated_leaving_out_folds_that_cannot_be_scored() -> None:
+    """Classes with too few rows for every fold: the folds without one are left out, not the whole evaluation."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    rows = pd.DataFrame({"x": np.arange(30.0), "y": ["a"] * 14 + ["b"] * 14 + ["c"] * 2})
+    model = DecisionTreeClassifier(random_state=0).fit(rows[["x"]], rows["y"])
+    train, test = rows.iloc[::2], rows.iloc[1::2]
+    estimate, folds = estimate_metric(model, test, train, SCHEMA, "roc_auc_ovr", 1.0)
+    assert folds is not None
+    assert 2 <= len(folds) < 5  # the folds without class c in their scored rows have no one-vs-rest AUC
+    assert estimate.method.startswith(f"{len(folds)}-fold cross-validation over all 30 labelled rows")
+    tiny = rows.iloc[[0, 14, 15]]
+    estimate, folds = estimate_metric(model, tiny.iloc[1:], tiny.iloc[:1], SCHEMA, "accuracy", 1.0)
+    assert folds is None  # too few rows to cross-validate: the test split decides
+    assert estimate.method == "the test split (2 rows)"
+
+
+def test_trivial_scores() -> None:
+    train, test = pd.Series(["a", "a", "b"]), pd.Series(["a", "b", "b", "b"])
+    assert trivial_score("accuracy", train, test) == (0.25, "always 'a'")
+    assert trivial_score("roc_auc_ovr", train, test)[0] == 0.5
+    value, model = trivial_score("r2", pd.Series([1.0, 3.0]), pd.Series([2.0, 4.0]))
+    assert (value, model) == (pytest.approx(-1.0), "always the training mean 2")
+
+
+def test_per_class_metrics_show_a_class_the_model_ignores() -> None:
+    truth = pd.Series(["no"] * 8 + ["yes"] * 2)
+    rows = per_class_metrics(truth, np.array(["no"] * 10))
+    assert [(row["class"], row["recall"], row["support"]) for row in rows] == [("no", 1.0, 8), ("yes", 0.0, 2)]
 
 
 def test_classification_metrics() -> None:
@@ -98,6 +232,7 @@ def test_classification_metrics() -> None:
     assert metrics == pytest.approx(
         {
             "accuracy": 0.75,
+            "balanced_accuracy": 0.75,
             "f1_macro": (2 / 3 + 0.8) / 2,
             "precision_macro": (1 + 2 / 3) / 2,
             "recall_macro": (0.5 + 1) / 2,
@@ -122,18 +257,29 @@ def test_regression_metrics_and_plot() -> None:
 
 
 def test_render_report() -> None:
-    decision = decide("f1_macro", 0.8, 0.9)
-    report = render_report({"accuracy": 0.81234, "f1_macro": 0.8}, decision, ["confusion_matrix.png"])
+    estimate = Estimate(0.8, 0.7, 0.85, "5-fold cross-validation over all 344 labelled rows", "folds from")
+    decision = decide("f1_macro", estimate, 0.9, 0.81, TRIVIAL)
+    per_class = per_class_metrics(pd.Series(["a", "b"]), np.array(["a", "a"]))
+    report = render_report(
+        {"accuracy": 0.81234, "f1_macro": 0.81}, decision, ["confusion_matrix.png"], per_class, [0.7, 0.85]
+    )
     assert "| accuracy | 0.8123 |" in report
-    assert "| f1_macro (primary) | 0.8000 |" in report
+    assert "| f1_macro (primary) | 0.8100 |" in report
     assert "## Decision: do not promote" in report
-    assert "- f1_macro is 0.8000, below the threshold 0.9000." in report
+    assert (
+        "- f1_macro is 0.8000 on 5-fold cross-validation over all 344 labelled rows (folds from 0.7000 to 0.8500): "
+        "below the threshold 0.9000."
+    ) in report
+    assert "- each fold: 0.7000, 0.8500" in report
+    assert "- on the test split alone: 0.8100" in report
+    assert "| b | 0.0000 | 0.0000 | 0.0000 | 1 |" in report
     assert "- `confusion_matrix.png`" in report
 
 
 def test_check_threshold() -> None:
     check_threshold(0)
     check_threshold(1)
+    check_threshold(None)  # unset: the metric's default
     with pytest.raises(DataError, match=r"threshold 1\.5 is outside 0-1"):
         check_threshold(1.5)
 
@@ -143,20 +289,35 @@ def test_penguins_evaluation(penguins_run) -> None:
     files = {"metrics.json", "decision.json", "report.md", "confusion_matrix.png", "roc_curve.png"}
     assert {p.name for p in folder.iterdir()} == files
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
+    assert set(metrics) == {
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "precision_macro",
+        "recall_macro",
+        "roc_auc_ovr",
+    }
     assert metrics["f1_macro"] > 0.9
     assert metrics["roc_auc_ovr"] > 0.95
     decision = json.loads((folder / "decision.json").read_text())
-    assert decision == decide("f1_macro", metrics["f1_macro"], 0.9)
+    # 69 test rows are too few to decide on: the gate cross-validates over all 344 labelled rows.
+    assert decision["estimate"].startswith("5-fold cross-validation over all 344 labelled rows")
+    assert decision["test_value"] == metrics["f1_macro"]
+    assert 0.9 < decision["interval"][0] <= decision["value"] <= decision["interval"][1] <= 1
+    assert decision["threshold"] == 0.7  # f1_macro's default: no threshold was given
+    assert decision["trivial_value"] < 0.3
     assert decision["promote"] is True
+    report = (folder / "report.md").read_text()
+    assert "| Class | Precision | Recall | F1 | Test rows |" in report
+    assert "| Chinstrap |" in report
     for plot in ("confusion_matrix.png", "roc_curve.png"):
         assert (folder / plot).read_bytes().startswith(PNG)
-        assert f"`{plot}`" in (folder / "report.md").read_text()
+        assert f"`{plot}`" in report
 
 
 def test_penguins_metrics_are_tracked(penguins_run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", penguins_run.tracking_uri)
-    runs = mlflow.search_runs(search_all_experiments=True, filter_string="params.threshold = '0.9'")
+    runs = mlflow.search_runs(search_all_experiments=True, filter_string="params.threshold = '0.7'")
     assert len(runs) == 1
     metrics = json.loads((penguins_run.evaluation / "metrics.json").read_text())
     assert runs.iloc[0]["metrics.f1_macro"] == metrics["f1_macro"]
@@ -166,15 +327,17 @@ def test_penguins_metrics_are_tracked(penguins_run, monkeypatch: pytest.MonkeyPa
 def test_a_baseline_decides_when_it_is_better(tmp_path: Path, penguins_run, tracking: str) -> None:
     weak = tmp_path / "weak"
     argv = ["--prepped_data", str(penguins_run.prepped), "--n_estimators", "10", "--max_depth", "1"]
-    assert run_step("train", [*argv, "--model_output", str(weak)]) == 0
+    assert run_step("train", [*argv, "--algorithm", "random_forest", "--model_output", str(weak)]) == 0
     strong = penguins_run.model
     for model, baseline, promote in [(strong, weak, True), (weak, strong, False)]:
-        out = tmp_path / f"evaluation-{promote}"
+        out = tmp_path / f"evaluation-{len(list(tmp_path.iterdir()))}"
         argv = ["--model", str(model), "--baseline_model", str(baseline), "--prepped_data", str(penguins_run.prepped)]
-        assert run_step("evaluate", [*argv, "--threshold", "0", "--evaluation", str(out)]) == 0
+        assert (
+            run_step("evaluate", [*argv, "--threshold", "0", "--min_improvement", "0", "--evaluation", str(out)]) == 0
+        )
         decision = json.loads((out / "decision.json").read_text())
-        assert decision["promote"] is promote
-        assert (decision["value"] > decision["baseline_value"]) is promote
+        assert decision["promote"] is promote, decision["reasons"]
+        assert (decision["test_value"] > decision["baseline_value"]) is promote
 
 
 def test_regression_evaluation(diabetes_run: Path) -> None:
@@ -184,8 +347,10 @@ def test_regression_evaluation(diabetes_run: Path) -> None:
     assert set(metrics) == {"r2", "rmse", "mae"}
     assert 0.2 < metrics["r2"] < 1
     decision = json.loads((folder / "decision.json").read_text())
-    assert (decision["primary_metric"], decision["value"]) == ("r2", metrics["r2"])
+    assert (decision["primary_metric"], decision["test_value"]) == ("r2", metrics["r2"])
+    assert decision["trivial_value"] < 0.01  # the mean explains nothing
     assert (folder / "residuals.png").read_bytes().startswith(PNG)
+    assert "| Class |" not in (folder / "report.md").read_text()
 
 
 def test_load_model_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
@@ -197,6 +362,8 @@ def test_load_model_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
     ("case", "fragments"),
     [
         ("threshold", ["threshold 1.5 is outside 0-1"]),
+        ("min-improvement", ["min_improvement -0.1 is outside 0-1"]),
+        ("metric-of-the-other-task", ["primary_metric 'r2' does not fit the task classification"]),
         ("no-model", ["model", "is not an MLflow model folder"]),
         ("no-prepped", ["prepped_data folder", "not found"]),
         ("baseline-not-a-model", ["baseline_model", "is not an MLflow model folder"]),
@@ -214,6 +381,8 @@ def test_main_reports_user_mistakes(
     model, prepped = penguins_run.model, penguins_run.prepped
     extra = {
         "threshold": ["--threshold", "1.5"],
+        "min-improvement": ["--min_improvement", "-0.1"],
+        "metric-of-the-other-task": ["--primary_metric", "r2"],
         "baseline-not-a-model": ["--baseline_model", str(tmp_path)],
         "baseline-other-columns": ["--baseline_model", str(diabetes_run / "model")],
     }.get(case, [])

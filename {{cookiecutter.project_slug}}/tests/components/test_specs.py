@@ -25,6 +25,11 @@ CONTRACT = {
             "input_data": ("uri_file", None, None, None),
             "target_column": ("string", "species", None, None),
             "task": ("string", "classification", None, None),
+            "feature_columns": ("string", None, None, None),
+            "drop_columns": ("string", None, None, None),
+            "delimiter": ("string", "auto", None, None),
+            "encoding": ("string", "auto", None, None),
+            "max_classes": ("integer", 50, 2, 1000),
             "test_size": ("number", 0.2, 0.05, 0.5),
             "seed": ("integer", 42, None, None),
         },
@@ -34,8 +39,10 @@ CONTRACT = {
         "script": "train.py",
         "inputs": {
             "prepped_data": ("uri_folder", None, None, None),
-            "n_estimators": ("integer", 200, 10, 2000),
+            "algorithm": ("string", "hist_gradient_boosting", None, None),
+            "n_estimators": ("integer", 100, 10, 2000),
             "max_depth": ("integer", 10, 1, 100),
+            "class_weight": ("string", "balanced", None, None),
             "seed": ("integer", 42, None, None),
         },
         "outputs": {"model_output": "mlflow_model"},
@@ -45,13 +52,28 @@ CONTRACT = {
         "inputs": {
             "model": ("mlflow_model", None, None, None),
             "prepped_data": ("uri_folder", None, None, None),
-            "threshold": ("number", 0.9, 0, 1),
+            "primary_metric": ("string", "auto", None, None),
+            "threshold": ("number", None, 0, 1),
+            "min_improvement": ("number", 0.01, 0, 1),
             "baseline_model": ("mlflow_model", None, None, None),
         },
         "outputs": {"evaluation": "uri_folder"},
     },
 }
-OPTIONAL = {("evaluate", "baseline_model")}
+OPTIONAL = {
+    ("data_prep", "feature_columns"),
+    ("data_prep", "drop_columns"),
+    ("evaluate", "threshold"),
+    ("evaluate", "baseline_model"),
+}
+# Choices a step accepts, checked against the script's own table so spec and script cannot drift apart.
+ENUMS = {
+    ("data_prep", "task"): ["classification", "regression", "auto"],
+    ("data_prep", "delimiter"): ["auto", "comma", "semicolon", "tab", "pipe"],
+    ("train", "algorithm"): ["hist_gradient_boosting", "random_forest"],
+    ("train", "class_weight"): ["balanced", "none"],
+    ("evaluate", "primary_metric"): ["auto", "f1_macro", "balanced_accuracy", "accuracy", "roc_auc_ovr", "r2"],
+}
 
 
 def load(name: str) -> CommandComponent:
@@ -94,8 +116,21 @@ def test_command_passes_every_input_and_output_to_the_script_under_its_own_name(
         assert f'add_argument("--{flag}"' in script
 
 
-def test_the_task_input_offers_both_tasks() -> None:
-    assert load("data_prep").inputs["task"].enum == ["classification", "regression"]
+@pytest.mark.parametrize(("step", "name"), list(ENUMS))
+def test_choices_match_what_the_script_accepts(step: str, name: str) -> None:
+    import evaluate
+    import prep
+    import train
+
+    assert load(step).inputs[name].enum == ENUMS[(step, name)]
+    accepted = {
+        ("data_prep", "task"): list(prep.TASKS),
+        ("data_prep", "delimiter"): ["auto", *prep.DELIMITERS],
+        ("train", "algorithm"): list(train.ALGORITHMS),
+        ("train", "class_weight"): list(train.CLASS_WEIGHTS),
+        ("evaluate", "primary_metric"): ["auto", *evaluate.METRICS],
+    }[(step, name)]
+    assert accepted == ENUMS[(step, name)]
 
 
 def test_all_steps_share_one_environment() -> None:

@@ -1,6 +1,10 @@
-"""train: loading data_prep's folder, fitting behind the fitted preprocessor, MLflow tracking and the saved model."""
+"""train: loading data_prep's folder, the default model and the forest, class weights, progress, MLflow tracking and
+the saved model."""
 
+import json
+import logging
 import shutil
+import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -10,8 +14,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from train import DataError, check_output_folder, check_params, load_prepped, train_model, training_metrics
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.metrics import recall_score
+from train import (
+    DataError,
+    check_output_folder,
+    check_params,
+    load_prepped,
+    progress,
+    save_model,
+    train_model,
+    training_metrics,
+)
 
 from .conftest import COMPONENTS, PENGUINS, run_step, snapshot
 
@@ -68,8 +87,10 @@ def test_the_model_reuses_the_fitted_preprocessor(prepped_penguins: Path) -> Non
     assert pipeline.named_steps["preprocess"] is prepped.preprocessor
     np.testing.assert_array_equal(scaler.mean_, mean_before)  # not refit
     model = pipeline.named_steps["model"]
-    assert isinstance(model, RandomForestClassifier)
-    assert (model.n_estimators, model.max_depth, model.random_state) == (20, 5, 0)
+    assert isinstance(model, HistGradientBoostingClassifier)
+    assert (model.max_iter, model.max_depth, model.random_state, model.class_weight) == (20, 5, 0, "balanced")
+    # island and sex are category codes, the last two of the preprocessor's columns: boosting splits them as such.
+    assert model.categorical_features == [False] * 5 + [True] * 2
     raw = pd.read_csv(PENGUINS).drop(columns="species").head(3)  # raw rows, with a missing value
     assert set(pipeline.predict(raw)) <= {"Adelie", "Chinstrap", "Gentoo"}
     metrics = training_metrics(pipeline, prepped)
@@ -77,25 +98,88 @@ def test_the_model_reuses_the_fitted_preprocessor(prepped_penguins: Path) -> Non
     assert metrics["train_accuracy"] > 0.9
 
 
-def test_regression_trains_a_regressor(tmp_path: Path) -> None:
+def test_the_random_forest_is_selectable(prepped_penguins: Path) -> None:
+    prepped = load_prepped(prepped_penguins)
+    pipeline = train_model(prepped, 20, 5, seed=0, algorithm="random_forest", class_weight="none")
+    model = pipeline.named_steps["model"]
+    assert isinstance(model, RandomForestClassifier)
+    assert (model.n_estimators, model.max_depth, model.class_weight) == (20, 5, None)
+    assert training_metrics(pipeline, prepped)["train_accuracy"] > 0.9
+
+
+@pytest.fixture(scope="module")
+def prepped_diabetes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("diabetes")
     diabetes = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
-    diabetes.to_csv(tmp_path / "diabetes.csv", index=False)
-    argv = ["--input_data", str(tmp_path / "diabetes.csv"), "--target_column", "progression"]
-    assert run_step("data_prep", [*argv, "--task", "regression", "--prepped_data", str(tmp_path / "prepped")]) == 0
-    prepped = load_prepped(tmp_path / "prepped")
-    pipeline = train_model(prepped, n_estimators=20, max_depth=5, seed=0)
-    assert isinstance(pipeline.named_steps["model"], RandomForestRegressor)
-    assert set(training_metrics(pipeline, prepped)) == {"train_r2", "train_rmse"}
+    diabetes.to_csv(out / "diabetes.csv", index=False)
+    argv = ["--input_data", str(out / "diabetes.csv"), "--target_column", "progression", "--task", "regression"]
+    assert run_step("data_prep", [*argv, "--prepped_data", str(out / "prepped")]) == 0
+    return out / "prepped"
 
 
 @pytest.mark.parametrize(
-    ("n_estimators", "max_depth", "message"),
-    [(9, 10, "n_estimators 9 is outside 10-2000"), (2001, 10, "n_estimators"), (200, 0, "max_depth 0 is outside")],
+    ("algorithm", "kind"),
+    [("hist_gradient_boosting", HistGradientBoostingRegressor), ("random_forest", RandomForestRegressor)],
 )
-def test_check_params_enforces_the_component_ranges(n_estimators: int, max_depth: int, message: str) -> None:
+def test_regression_trains_a_regressor_that_saves_and_loads(
+    tmp_path: Path, prepped_diabetes: Path, algorithm: str, kind: type
+) -> None:
+    """Saved with skops, loaded through MLflow's pyfunc (as a scoring server does): every type it needs is trusted."""
+    prepped = load_prepped(prepped_diabetes)
+    pipeline = train_model(prepped, n_estimators=20, max_depth=5, seed=0, algorithm=algorithm)
+    assert isinstance(pipeline.named_steps["model"], kind)
+    assert set(training_metrics(pipeline, prepped)) == {"train_r2", "train_rmse"}
+    save_model(pipeline, prepped, tmp_path / "model")
+    rows = prepped.train[prepped.features].head(4)
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    np.testing.assert_allclose(loaded.predict(rows), pipeline.predict(rows))
+
+
+def imbalanced(rows: int = 3000) -> pd.DataFrame:
+    """About 1 in 8 rows positive, where a weak signal in two of the features is all there is to find."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(rows, 4))
+    score = features[:, 0] + 0.5 * features[:, 1] + rng.normal(0, 1.2, rows)
+    frame = pd.DataFrame(features, columns=["a", "b", "c", "d"])
+    return frame.assign(label=np.where(score > np.quantile(score, 0.875), "rare", "common"))
+
+
+def test_class_weights_keep_a_rare_class_from_being_ignored(tmp_path: Path) -> None:
+    imbalanced().to_csv(tmp_path / "data.csv", index=False)
+    argv = ["--input_data", str(tmp_path / "data.csv"), "--target_column", "label", "--prepped_data"]
+    assert run_step("data_prep", [*argv, str(tmp_path / "prepped")]) == 0
+    prepped = load_prepped(tmp_path / "prepped")
+    test = pd.read_csv(tmp_path / "prepped" / "test.csv")
+    recall = {}
+    for weights in ("balanced", "none"):
+        pipeline = train_model(prepped, 100, 3, seed=0, class_weight=weights)
+        recall[weights] = recall_score(test["label"], pipeline.predict(test[prepped.features]), pos_label="rare")
+    assert recall["balanced"] > 0.6
+    assert recall["balanced"] > recall["none"] + 0.2
+
+
+def test_a_long_fit_reports_progress(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="train"), progress("fitting", every=0.05):
+        time.sleep(0.3)
+    lines = [record.message for record in caplog.records]
+    assert len([line for line in lines if line.startswith("fitting: ") and line.endswith("s so far")]) >= 3
+    assert lines[-1].startswith("fitting: done in 0.")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ((9, 10), "n_estimators 9 is outside 10-2000"),
+        ((2001, 10), "n_estimators"),
+        ((200, 0), "max_depth 0 is outside"),
+        ((200, 10, "xgboost"), "algorithm 'xgboost' is not supported. Set algorithm to one of: hist_gradient_boosting"),
+        ((200, 10, "random_forest", "equal"), "class_weight 'equal' is not supported"),
+    ],
+)
+def test_check_params_enforces_the_component_ranges(params: tuple, message: str) -> None:
     with pytest.raises(DataError, match=message):
-        check_params(n_estimators, max_depth)
-    check_params(10, 100)
+        check_params(*params)
+    check_params(10, 100, "random_forest", "none")
 
 
 def test_check_output_folder_accepts_only_a_new_or_empty_folder(tmp_path: Path) -> None:
@@ -111,12 +195,41 @@ def test_main_saves_an_mlflow_model_served_on_raw_rows(penguins_run) -> None:
     assert {"MLmodel", "model.skops", "requirements.txt", "input_example.json"} <= model_files
     assert not [name for name in model_files if name.startswith(".")]  # no staging folder left behind
     model = mlflow.pyfunc.load_model(str(penguins_run.model))
-    assert model.metadata.get_input_schema().input_names() == load_prepped(penguins_run.prepped).features
+    schema = model.metadata.get_input_schema()
+    assert schema.input_names() == load_prepped(penguins_run.prepped).features
+    # Types as in the data; a column with gaps in the training rows is optional.
+    assert {spec.name: (spec.type.name, spec.required) for spec in schema.inputs} == {
+        **dict.fromkeys(["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"], ("double", False)),
+        "year": ("long", True),
+        "island": ("string", True),
+        "sex": ("string", False),
+    }
     raw = pd.read_csv(PENGUINS).drop(columns="species").iloc[[0, 3, 200]]  # row 3 has missing values
     assert list(model.predict(raw)) == ["Adelie", "Adelie", "Gentoo"]
     requirements = (penguins_run.model / "requirements.txt").read_text()
     assert f"scikit-learn=={version('scikit-learn')}" in requirements  # what is installed: the project's pins
     assert f"mlflow=={version('mlflow')}" in requirements
+
+
+def test_the_signature_holds_only_the_columns_the_model_uses(tmp_path: Path, tracking: str) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(200)],
+            "signup": [f"2024-02-{i % 28 + 1:02d}" for i in range(200)],
+            "tenure": rng.integers(1, 60, 200),
+            "plan": rng.choice(["basic", "plus"], 200),
+        }
+    ).assign(churned=lambda f: np.where(f["tenure"] < 12, "yes", "no"))
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    argv = ["--input_data", str(tmp_path / "data.csv"), "--target_column", "churned", "--prepped_data"]
+    assert run_step("data_prep", [*argv, str(tmp_path / "prepped")]) == 0
+    argv = ["--prepped_data", str(tmp_path / "prepped"), "--n_estimators", "20", "--model_output"]
+    assert run_step("train", [*argv, str(tmp_path / "model")]) == 0
+    model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    assert model.metadata.get_input_schema().input_names() == ["tenure", "plan"]
+    example = json.loads((tmp_path / "model" / "input_example.json").read_text())
+    assert example["columns"] == ["tenure", "plan"]
 
 
 def test_main_logs_params_and_training_metrics(penguins_run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,15 +44,25 @@ def test_pipeline_inputs_types_and_defaults(job) -> None:
     expected_types = {
         "target_column": "string",
         "task": "string",
+        "delimiter": "string",
+        "encoding": "string",
+        "max_classes": "integer",
         "test_size": "number",
         "seed": "integer",
+        "algorithm": "string",
         "n_estimators": "integer",
         "max_depth": "integer",
-        "threshold": "number",
+        "class_weight": "string",
+        "primary_metric": "string",
+        "min_improvement": "number",
     }
     for name, kind in expected_types.items():
         assert job.inputs[name].type == kind, name
         assert job.inputs[name]._data == settings.inputs[name], name
+    for name in ("feature_columns", "drop_columns", "threshold"):  # optional, and unset in config/pipeline.toml
+        assert name not in settings.inputs
+        assert name not in job.inputs or job.inputs[name]._data is None, name
+        assert name in local_spec(job)["inputs"], name  # still settable: --set drop_columns=year
 
 
 def test_builds_and_validates_offline(job) -> None:
@@ -70,3 +80,17 @@ def test_the_local_plan_of_the_project_pipeline(job) -> None:
     }
     assert plan.steps["train"].inputs["n_estimators"] == load_pipeline_settings(ROOT).inputs["n_estimators"]
     assert "baseline_model" not in plan.steps["evaluate"].inputs  # optional and unset: its $[[...]] part is dropped
+    assert "feature_columns" not in plan.steps["data_prep"].inputs
+    assert plan.steps["train"].environment_variables == {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def test_column_lists_in_config_become_comma_separated_inputs(tmp_path) -> None:
+    config = (ROOT / "config" / "pipeline.toml").read_text(encoding="utf-8")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "pipeline.toml").write_text(
+        config.replace("[inputs]\n", '[inputs]\ndrop_columns = ["year", "sex"]\nfeature_columns = []\n'),
+        encoding="utf-8",
+    )
+    job = build_pipeline(load_pipeline_settings(tmp_path))
+    assert job.inputs["drop_columns"]._data == "year,sex"
+    assert "feature_columns" not in job.inputs  # an empty list leaves the input unset

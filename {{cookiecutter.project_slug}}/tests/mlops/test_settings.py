@@ -1,4 +1,5 @@
-"""Per-environment Azure settings: read from config/environments.toml, IDs from the environment, clear errors."""
+"""Per-environment Azure settings: read from config/environments.toml, IDs from the environment, clear errors; and the
+model name of config/pipeline.toml."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlops.errors import MlopsError
-from mlops.settings import default_root, load_azure_settings
+from mlops.settings import default_root, load_azure_settings, load_pipeline_settings
 
 SUBSCRIPTION = "12345678-1234-1234-1234-123456789abc"
 
@@ -60,3 +61,30 @@ def test_bad_configuration_is_one_clear_message(root: Path, environment, environ
         edit(root, *change)
     with pytest.raises(MlopsError, match=message.replace("[", r"\[")):
         load_azure_settings(environment, root, environ)
+
+
+def set_model_name(root: Path, line: str) -> None:
+    path = root / "config" / "pipeline.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "\n# name = " in text
+    path.write_text(text.replace("\n# name = ", f"\n{line}", 1), encoding="utf-8")
+
+
+def test_each_dataset_and_target_gets_its_own_model_name(root: Path) -> None:
+    settings = load_pipeline_settings(root)
+    assert settings.model_name == "penguins-species"
+    assert settings.model_name_for({}) == "penguins-species"
+    assert settings.model_name_for({"input_data": "/data/Customer Churn (2024).csv"}) == "customer-churn-2024-species"
+    assert settings.model_name_for({"target_column": "body_mass_g"}) == "penguins-body-mass-g"
+
+
+def test_a_model_name_in_config_is_kept_for_any_data(root: Path) -> None:
+    set_model_name(root, 'name = "churn.v2"  # ')
+    settings = load_pipeline_settings(root)
+    assert settings.model_name_for({"input_data": "other.csv"}) == settings.model_name == "churn.v2"
+
+
+def test_an_invalid_model_name_is_one_clear_message(root: Path) -> None:
+    set_model_name(root, 'name = "my model"  # ')
+    with pytest.raises(MlopsError, match="name 'my model' is not a model name: up to 255 letters, digits"):
+        load_pipeline_settings(root)
