@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops.local.plan import Upstream, build_plan
-from mlops.pipeline import build_pipeline, local_spec
+from mlops.pipeline import build_pipeline, components, local_spec
 from mlops.settings import default_root, load_pipeline_settings
 
 ROOT = default_root()
@@ -91,6 +91,6 @@ def test_column_lists_in_config_become_comma_separated_inputs(tmp_path) -> None:
         config.replace("[inputs]\n", '[inputs]\ndrop_columns = ["year", "sex"]\nfeature_columns = []\n'),
         encoding="utf-8",
     )
-    job = build_pipeline(load_pipeline_settings(tmp_path))
+    job = build_pipeline(load_pipeline_settings(tmp_path), steps=components(ROOT / "components"))
     assert job.inputs["drop_columns"]._data == "year,sex"
     assert "feature_columns" not in job.inputs  # an empty list leaves the input unset
