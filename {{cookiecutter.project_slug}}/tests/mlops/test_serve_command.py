@@ -7,14 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import mlflow.sklearn
 import pytest
-from sklearn.dummy import DummyClassifier
 
 from mlops.commands.serve import ModelChoice, choose_model, stage_model
 from mlops.errors import MlopsError
 from mlops.local import model_registry
 from mlops.settings import PROJECT_ROOT, PipelineSettings, load_pipeline_settings
+from tests.conftest import assert_user_error, copy_project, mlops
 
 SETTINGS = load_pipeline_settings()
 NAME = SETTINGS.model_name
@@ -23,6 +22,9 @@ REGISTERED = {NAME: [1, 2]}.get  # name -> its versions, as the registry answers
 
 def save_model(folder: Path) -> Path:
     """A small MLflow model: which model is chosen, not what it predicts, matters here."""
+    import mlflow.sklearn  # seconds to import: only the registry tests need it
+    from sklearn.dummy import DummyClassifier
+
     mlflow.sklearn.save_model(DummyClassifier().fit([[0], [1]], ["a", "b"]), folder, pip_requirements=[])
     return folder
 
@@ -120,3 +122,15 @@ def test_a_registered_version_whose_files_are_gone(registry: PipelineSettings, t
     shutil.rmtree(gone)
     with pytest.raises(MlopsError, match="cannot read the files of vanishing version 1"):
         stage_model(registry, ModelChoice("vanishing", version), tmp_path / "staged")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no model is registered as"),
+        (["--model", "runs/nowhere/train/outputs/model_output"], "is not an MLflow model folder"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    """Through the real entry point, in a copy of the project that has registered nothing yet."""
+    assert_user_error(mlops(copy_project(tmp_path / "project"), "serve", *args), message)
