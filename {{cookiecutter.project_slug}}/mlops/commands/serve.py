@@ -60,7 +60,10 @@ def registered_versions(settings: PipelineSettings, name: str) -> list[int]:
     if not (settings.mlruns / "mlflow.db").is_file():  # no registry yet: do not create one by looking
         return []
     mlflow = _mlflow(settings)
-    found = mlflow.MlflowClient().search_model_versions(f"name = '{name}'")
+    try:
+        found = mlflow.MlflowClient().search_model_versions(f"name = '{name}'")
+    except mlflow.exceptions.MlflowException as error:
+        raise MlopsError(f"cannot look '{name}' up in the registry in {settings.mlruns}: {error}") from None
     return sorted(int(version.version) for version in found)
 
 
@@ -70,7 +73,7 @@ def choose_model(
     """``model``: None (the latest version of the project's model), NAME, NAME:VERSION, models:/NAME/VERSION, or the
     path of a model folder (a run's train/outputs/model_output). ``versions`` looks a name's versions up (default:
     in the project's registry)."""
-    if model and ("/" in model or os.sep in model) and not model.startswith("models:/"):
+    if model and ("/" in model or os.sep in model or Path(model).is_dir()) and not model.startswith("models:/"):
         folder = Path(model).expanduser().resolve()
         if not (folder / "MLmodel").is_file():
             raise MlopsError(f"{model} is not an MLflow model folder (it has no MLmodel file); give a run's model")

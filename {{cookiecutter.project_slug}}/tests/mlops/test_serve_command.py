@@ -113,6 +113,8 @@ def test_the_registry_gives_the_latest_version_as_a_deployment_has_it(
     model_dir = stage_model(registry, choice, tmp_path)
     assert model_dir == tmp_path / "azureml-models" / NAME / "2"
     assert {p.name for p in saved_model.iterdir()} <= {p.name for p in (model_dir / "model").iterdir()}
+    with pytest.raises(MlopsError, match="cannot look 'o'brien' up in the registry"):
+        choose_model(registry, "o'brien")  # a name MLflow's search cannot take
 
 
 @pytest.mark.slow
