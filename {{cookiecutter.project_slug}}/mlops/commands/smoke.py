@@ -60,22 +60,32 @@ class SmokeResult:
     checks: tuple[Check, ...]
 
 
-def expectation(settings: PipelineSettings) -> Expectation:
-    """From config/pipeline.toml's task and the labels in the training data's target column."""
+def _training_data(settings: PipelineSettings, **options: Any):
+    """The training data (config/pipeline.toml's input_data), or one error line saying why it cannot be read."""
     import pandas as pd
 
+    path = settings.inputs["input_data"]
+    try:
+        return pd.read_csv(path, **options)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise MlopsError(
+            f"cannot read the training data {path} ({str(error).strip().splitlines()[-1]}): the smoke test takes its "
+            "sample rows and labels from it; fix input_data and target_column in config/pipeline.toml"
+        ) from None
+
+
+def expectation(settings: PipelineSettings) -> Expectation:
+    """From config/pipeline.toml's task and the labels in the training data's target column."""
     task, target = settings.inputs.get("task", "classification"), settings.inputs.get("target_column")
     if task != "classification":
         return Expectation(task)
-    labels = pd.read_csv(settings.inputs["input_data"], usecols=[target])[target].dropna().unique().tolist()
+    labels = _training_data(settings, usecols=[target])[target].dropna().unique().tolist()
     return Expectation(task, tuple(sorted(labels, key=str)))
 
 
 def sample_request(settings: PipelineSettings, rows: int = SAMPLE_ROWS) -> dict[str, Any]:
     """A request of the training data's first rows without the target, gaps included (sent as null)."""
-    import pandas as pd
-
-    frame = pd.read_csv(settings.inputs["input_data"], nrows=rows)
+    frame = _training_data(settings, nrows=rows)
     return contract.request_body(frame.drop(columns=[settings.inputs.get("target_column")], errors="ignore"))
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from mlops.commands.smoke import Expectation, SmokeFailure, expectation, sample_request, smoke
+from mlops.errors import MlopsError
 from mlops.local.server import free_port
 from mlops.settings import PROJECT_ROOT, load_pipeline_settings
 from tests.conftest import run_main
@@ -140,6 +141,23 @@ def test_labels_come_from_the_training_data(tmp_path: Path) -> None:
     )
     regression = {**inputs, "task": "regression", "target_column": "size"}
     assert expectation(type(settings)(regression, settings.model_name, tmp_path)) == Expectation("regression")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"input_data": "/nowhere/data.csv"}, "cannot read the training data /nowhere/data.csv"),
+        ({"target_column": "colour"}, "cannot read the training data"),
+    ],
+)
+def test_unreadable_training_data_is_a_user_error(inputs: dict, message: str) -> None:
+    settings = load_pipeline_settings()
+    broken = type(settings)({**settings.inputs, **inputs}, settings.model_name, settings.root)
+    with pytest.raises(MlopsError, match=message):
+        expectation(broken)
+    if "input_data" in inputs:
+        with pytest.raises(MlopsError, match=message):
+            sample_request(broken)
 
 
 def cli(capsys, *args: str):
