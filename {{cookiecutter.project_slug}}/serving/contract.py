@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 EXAMPLE = '{"input_data": {"columns": ["a", "b"], "data": [[1.5, "x"], [2.0, "y"]]}}'
+ANSWER = '{"predictions": [...]}'
 # MLflow's column types (mlflow.types.DataType names): what JSON values each takes, and its pandas dtype.
 NUMBER_TYPES = {"double": "float64", "float": "float32"}
 WHOLE_NUMBER_TYPES = {"long": "int64", "integer": "int32"}
@@ -163,7 +164,7 @@ def read_answer(payload: Any, rows: int) -> list[Any]:
     """The predictions of a 200 answer to a request of ``rows`` rows, once its shape is right."""
     predictions = payload.get("predictions") if isinstance(payload, Mapping) else None
     if not isinstance(predictions, list):
-        raise ContractError(f'the answer is not {{"predictions": [...]}} but {json.dumps(payload)[:200]}')
+        raise ContractError(f"the answer is not {ANSWER} but {json.dumps(payload)[:200]}")
     if len(predictions) != rows:
         raise ContractError(f"the answer has {len(predictions)} predictions for {rows} rows")
     return predictions
