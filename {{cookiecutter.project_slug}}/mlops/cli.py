@@ -372,7 +372,6 @@ def command_serve(args: argparse.Namespace) -> int:
     import tempfile
 
     from mlops.commands.serve import serve
-    from mlops.commands.smoke import sample_request
     from mlops.settings import load_pipeline_settings
 
     settings = load_pipeline_settings()
@@ -386,6 +385,8 @@ def command_serve(args: argparse.Namespace) -> int:
         serving = serve(settings, args.model, args.port, Path(workdir))
         server = serving.server
         try:
+            from mlops.commands.smoke import sample_request  # pandas: imported once there is a server to show
+
             request = json.dumps(sample_request(settings, rows=1))
             print(f"\nServing {serving.model} at {server.scoring_url} (answered {serving.seconds:.1f} s after start)")
             header = "-H 'Content-Type: application/json'"
