@@ -15,7 +15,7 @@ from typing import IO
 
 from mlops.errors import MlopsError
 from mlops.local import model_registry
-from mlops.local.server import LocalServer, start_server, wait_until_ready
+from mlops.local.server import LocalServer, check_port, start_server, wait_until_ready
 from mlops.settings import PipelineSettings
 
 SCORING_SCRIPT = Path("serving") / "score.py"  # relative to the project root
@@ -118,6 +118,7 @@ def stage_model(settings: PipelineSettings, choice: ModelChoice, into: Path) -> 
 
 def serve(settings: PipelineSettings, model: str | None, port: int, workdir: Path, output: IO | None = None) -> Serving:
     """Start serving and return once the server answers; the caller stops it (Serving.server.stop())."""
+    check_port(port)  # before the seconds spent finding the model
     choice = choose_model(settings, model)
     model_dir = stage_model(settings, choice, workdir)
     server = start_server(settings.root / SCORING_SCRIPT, model_dir, port, output)

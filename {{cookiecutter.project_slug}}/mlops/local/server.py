@@ -63,6 +63,13 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
+def check_port(port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise MlopsError(f"port {port} is not a TCP port: choose one from 1024 to 65535")
+    if port_in_use(port):
+        raise MlopsError(f"port {port} on {HOST} is in use: stop what listens there, or choose another port")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -85,8 +92,7 @@ def start_server(script: Path, model_dir: Path, port: int, output: IO | None = N
     (default: this process's stderr, as stdout is for results)."""
     if sys.platform == "win32":
         raise MlopsError("the inference server runs on Linux and macOS (gunicorn); on Windows, use WSL")
-    if port_in_use(port):
-        raise MlopsError(f"port {port} on {HOST} is in use: stop what listens there, or choose another port")
+    check_port(port)
     command = [
         sys.executable,
         "-m",

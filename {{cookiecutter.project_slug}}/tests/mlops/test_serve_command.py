@@ -131,6 +131,7 @@ def test_a_registered_version_whose_files_are_gone(registry: PipelineSettings, t
     [
         ([], "no model is registered as"),
         (["--model", "runs/nowhere/train/outputs/model_output"], "is not an MLflow model folder"),
+        (["--port", "70000"], "port 70000 is not a TCP port"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
