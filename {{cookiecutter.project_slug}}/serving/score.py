@@ -17,7 +17,7 @@ from azureml_inference_server_http.api.aml_response import AMLResponse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contract
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("azmlinfsrv.score")  # under the server's logger: in its log, locally and in Azure
 
 model: Any = None
 columns: tuple[contract.Column, ...] = ()
