@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 EXAMPLE = '{"input_data": {"columns": ["a", "b"], "data": [[1.5, "x"], [2.0, "y"]]}}'
@@ -112,11 +113,20 @@ def _convert(column: Column, index: int, value: Any) -> Any:
     if column.type in NUMBER_TYPES:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ContractError(f"{where} holds {_describe(value)}; this column takes numbers", column.name)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not math.isfinite(number):  # JSON's 1e400 parses as infinity
+            raise ContractError(f"{where} holds {_describe(value)}, too large a number", column.name)
+        return number
     if column.type in WHOLE_NUMBER_TYPES:
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         if isinstance(value, bool) or not whole:
             raise ContractError(f"{where} holds {_describe(value)}; this column takes whole numbers", column.name)
+        limits = np.iinfo(WHOLE_NUMBER_TYPES[column.type])
+        if not limits.min <= value <= limits.max:
+            raise ContractError(f"{where} holds {_describe(value)}, outside {limits.min} to {limits.max}", column.name)
         return int(value)
     if column.type == "string" and not isinstance(value, str):
         raise ContractError(f"{where} holds {_describe(value)}; this column takes strings", column.name)
