@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import shutil
+import signal
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -86,8 +92,9 @@ def test_baked_project_passes_its_own_checks(bake, answers: dict[str, str]) -> N
 
 
 @pytest.mark.slow
-def test_main_job_runs_the_pipeline_locally(bake) -> None:
-    """`make run` on a fresh bake: the pipeline trains, evaluates and registers a model from the sample data."""
+def test_main_job_runs_the_pipeline_locally_and_make_serve_answers_the_readme(bake, tmp_path: Path) -> None:
+    """`make run` on a fresh bake: the pipeline trains, evaluates and registers a model from the sample data. Then
+    `make serve` serves it, and the README's curl line gets the answer the README shows; Ctrl-C stops it all."""
     project = bake()
     result = project.run("make", "run", env=project_env())
     for step in ("data_prep", "train", "evaluate"):
@@ -96,6 +103,56 @@ def test_main_job_runs_the_pipeline_locally(bake) -> None:
     report = next(line.split()[-1] for line in result.stdout.splitlines() if line.strip().startswith("report"))
     assert "f1_macro" in Path(report).read_text(encoding="utf-8")
     assert (project.path / "mlruns" / "mlflow.db").is_file()
+
+    readme = project.read("README.md")
+    curl = re.search(r"^curl .*\\\n.*$", readme, re.MULTILINE)[0]
+    shown = json.loads(re.search(r"^# (\{\"predictions\".*\})$", readme, re.MULTILINE)[1])
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    port = free_port()
+    with (tmp_path / "serve.log").open("w") as log:
+        command = ["make", "serve", f"PORT={port}"]
+        serve = subprocess.Popen(
+            command,
+            cwd=project.path,
+            env=project_env(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,  # its own process group, which Ctrl-C (SIGINT) reaches as a terminal's would
+        )
+        try:
+            printed = read_until(serve, "Ctrl-C", log)
+            assert f"Serving penguins-species version 1 at http://127.0.0.1:{port}/score" in printed
+            answer = subprocess.run(
+                ["bash", "-c", curl.replace("127.0.0.1:5001", f"127.0.0.1:{port}")], capture_output=True, text=True
+            )
+            assert json.loads(answer.stdout) == shown, answer.stdout + answer.stderr
+        finally:
+            os.killpg(serve.pid, signal.SIGINT)
+            serve.wait(timeout=60)
+    with pytest.raises(ProcessLookupError):  # make, mlops and the server all stopped
+        os.killpg(serve.pid, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_until(process: subprocess.Popen, marker: str, log, timeout: float = 180) -> str:
+    """The process's stdout up to the line holding ``marker``; fails rather than waits forever."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    text, deadline = "", time.monotonic() + timeout
+    while marker not in text:
+        try:
+            text += lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            log.flush()
+            pytest.fail(f"no '{marker}' within {timeout} s; stdout:\n{text}\nlog:\n{Path(log.name).read_text()}")
+    return text
 
 
 @pytest.mark.slow

@@ -38,6 +38,13 @@ def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
     )
 
 
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'NAME: VALUE', got {text!r}")
+    return name.strip(), value.strip()
+
+
 def add_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="follow the job; cancel it on timeout, Ctrl-C or SIGTERM")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait before cancelling (default 3600)")
@@ -102,6 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
     infra.add_argument(
         "action", choices=["what-if", "deploy"], help="what-if: show the changes; deploy: apply them unless deployed"
     )
+
+    serve = commands.add_parser(
+        "serve", help="serve a registered model on 127.0.0.1 with Azure ML's inference server", allow_abbrev=False
+    )
+    serve.add_argument(
+        "--model",
+        metavar="NAME[:VERSION]|PATH",
+        help="a registered model (default: the latest version of the project's model) or a run's model folder",
+    )
+    serve.add_argument("--port", type=int, default=5001, help="the port on 127.0.0.1 (default 5001, as in Azure ML)")
+    smoke = commands.add_parser(
+        "smoke", help="send sample requests to a scoring URL and check the answers", allow_abbrev=False
+    )
+    smoke.add_argument("--url", required=True, help="the scoring URL, e.g. http://127.0.0.1:5001/score")
+    smoke.add_argument(
+        "--header",
+        dest="headers",
+        action="append",
+        type=parse_header,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header too (repeatable), e.g. --header 'azureml-model-deployment: blue'",
+    )
+    smoke.add_argument(
+        "--token-env", metavar="VARIABLE", help="send the bearer token held in this environment variable"
+    )
+    smoke.add_argument("--request", type=Path, help="send this request file (default: the data's first rows)")
+    smoke.add_argument("--rows", type=int, default=5, help="rows of the data in the sample request (default 5)")
+    smoke.add_argument("--timeout", type=float, default=30, help="seconds to wait for each answer (default 30)")
     return parser
 
 
@@ -390,6 +426,64 @@ def command_infra(args: argparse.Namespace, context: Context) -> int:
     return OK
 
 
+def command_serve(args: argparse.Namespace, context: Context) -> int:
+    import shlex
+    import signal
+    import tempfile
+
+    from mlops.commands.serve import serve
+    from mlops.settings import load_pipeline_settings
+
+    settings = load_pipeline_settings(context.root)
+    print("Starting Azure ML's inference server with serving/score.py", file=sys.stderr, flush=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop)
+    with tempfile.TemporaryDirectory(prefix="mlops-serve-") as workdir:
+        serving = serve(settings, args.model, args.port, Path(workdir))
+        server = serving.server
+        try:
+            from mlops.commands.smoke import sample_request  # pandas: imported once there is a server to show
+
+            request = json.dumps(sample_request(settings, rows=1))
+            print(f"\nServing {serving.model} at {server.scoring_url} (answered {serving.seconds:.1f} s after start)")
+            header = "-H 'Content-Type: application/json'"
+            print(f"  try    curl -s {server.scoring_url} {header} -d {shlex.quote(request)}")
+            print(f"  check  .venv/bin/python -m mlops smoke --url {server.scoring_url}")
+            print("  stop   Ctrl-C", flush=True)
+            code = server.process.wait()
+        except KeyboardInterrupt:
+            return OK
+        finally:
+            server.stop()
+    print(f"error: the inference server stopped by itself (exit code {code}); its log is above", file=sys.stderr)
+    return FAILED
+
+
+def command_smoke(args: argparse.Namespace, context: Context) -> int:
+    import os
+
+    from mlops.commands.smoke import expectation, read_request, sample_request, smoke
+    from mlops.settings import load_pipeline_settings
+
+    headers = dict(args.headers)
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise MlopsError(f"--token-env {args.token_env}: that environment variable is empty; put the token in it")
+        headers["Authorization"] = f"Bearer {token}"
+    settings = load_pipeline_settings(context.root)
+    request = read_request(args.request) if args.request else sample_request(settings, args.rows)
+    print(f"Smoke test of {args.url}", file=sys.stderr, flush=True)
+    result = smoke(args.url, request, expectation(settings), headers=headers, timeout=args.timeout)
+    for check in result.checks:
+        print(f"  ✓ {check.name:<10} {check.status} in {check.milliseconds:6.1f} ms: {check.detail}")
+    print(f"passed: {args.url} answers as serving/contract.py says")
+    return OK
+
+
 COMMANDS = {
     "run": command_run,
     "validate": command_validate,
@@ -398,6 +492,8 @@ COMMANDS = {
     "promote": command_promote,
     "schedule": command_schedule,
     "infra": command_infra,
+    "serve": command_serve,
+    "smoke": command_smoke,
 }
 
 

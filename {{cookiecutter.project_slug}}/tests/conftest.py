@@ -16,7 +16,7 @@ PROJECT = Path(__file__).parents[1]
 
 def copy_project(destination: Path) -> Path:
     """The parts of this project that `python -m mlops` reads, so runs and MLflow stores never land in the real one."""
-    for name in ("mlops", "components", "config", "data", "tests"):
+    for name in ("mlops", "components", "config", "data", "serving", "tests"):
         shutil.copytree(PROJECT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     return destination
 
