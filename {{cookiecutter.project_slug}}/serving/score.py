@@ -43,12 +43,18 @@ def scikit_learn_model(loaded: Any) -> Any | None:
     return raw if isinstance(raw, BaseEstimator) else None
 
 
-def known_categories(estimator: Any) -> dict[str, tuple[Any, ...]]:
-    """Per column, the categories a one-hot encoder inside a scikit-learn model learned in training.
+def known_categories(loaded: Any, estimator: Any) -> dict[str, tuple[Any, ...]]:
+    """Per column, the categories the model knows: what train.py saved in the model's metadata, or else what a
+    one-hot encoder inside a scikit-learn model learned.
 
-    The encoder ignores a category it never saw, so the model would answer without it; the contract refuses it
-    instead. Models without such encoders declare no categories, and any value of the column's type passes.
+    The preprocessing would answer for a category it never saw (as "other", or without it); the contract refuses it
+    instead. A column whose rare values were grouped in training has no list, and any value of its type passes.
     """
+    saved = (getattr(loaded.metadata, "metadata", None) or {}).get("known_categories")
+    if isinstance(saved, dict):
+        return {name: tuple(values) for name, values in saved.items()}
+    if estimator is None:
+        return {}
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -93,7 +99,7 @@ def init() -> None:
     folder = find_model(Path(os.environ["AZUREML_MODEL_DIR"]))
     model = mlflow.pyfunc.load_model(str(folder))
     estimator = scikit_learn_model(model)
-    columns = input_columns(model, known_categories(estimator) if estimator is not None else {})
+    columns = input_columns(model, known_categories(model, estimator))
     if estimator is not None:
         predict_on_one_thread(estimator)
     logger.info("model %s ready; inputs: %s", folder, ", ".join(f"{c.name} ({c.type})" for c in columns))

@@ -249,6 +249,22 @@ def signature_of(pipeline: Pipeline, prepped: Prepped) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=inferred.outputs)
 
 
+def known_categories(prepped: Prepped) -> dict[str, list[Any]]:
+    """Per categorical column, every category of the training rows, when the preprocessing knows them all (a column
+    whose rare values were grouped does not: any value is then served as "other"). Saved in the model's metadata,
+    where the scoring script (serving/score.py) reads which values a request may send."""
+    known: dict[str, list[Any]] = {}
+    for _, encoder, names in prepped.preprocessor.transformers_:
+        learned = getattr(encoder, "categories_", None)
+        if learned is None:
+            continue
+        for name, values in zip(names, learned, strict=True):
+            categories = [value for value in values.tolist() if value == value]  # NaN (missing) aside
+            if set(prepped.train[name].dropna().unique().tolist()) <= set(categories):
+                known[name] = categories
+    return known
+
+
 def save_model(pipeline: Pipeline, prepped: Prepped, folder: str | Path) -> None:
     """Save as an MLflow model with a signature of the feature columns only, assembled aside, then moved in."""
     folder = Path(folder)
@@ -265,6 +281,7 @@ def save_model(pipeline: Pipeline, prepped: Prepped, folder: str | Path) -> None
             input_example=example,
             pip_requirements=requirements,
             skops_trusted_types=TRUSTED_TYPES,
+            metadata={"known_categories": known_categories(prepped)},
         )
         for item in (staging / "model").iterdir():
             os.replace(item, folder / item.name)

@@ -99,7 +99,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory, saved_model: Path) -> Pip
     settings = load_pipeline_settings(root)
     settings.mlruns.mkdir()
     for run in ("first", "second"):
-        model_registry.register_model(settings.mlruns, settings.model_name, saved_model, {"run": run})
+        model_registry.register_model(settings.mlruns, settings.model_name, saved_model, {"run": run}, "serve-tests")
     return settings
 
 
@@ -119,9 +119,13 @@ def test_the_registry_gives_the_latest_version_as_a_deployment_has_it(
 
 @pytest.mark.slow
 def test_a_registered_version_whose_files_are_gone(registry: PipelineSettings, tmp_path: Path) -> None:
-    gone = save_model(tmp_path / "gone")
-    version = model_registry.register_model(registry.mlruns, "vanishing", gone, {})
-    shutil.rmtree(gone)
+    import mlflow
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    saved = save_model(tmp_path / "saved")
+    version = model_registry.register_model(registry.mlruns, "vanishing", saved, {}, "serve-tests")
+    stored = mlflow.MlflowClient(model_registry.tracking_uri(registry.mlruns)).get_model_version("vanishing", version)
+    shutil.rmtree(local_file_uri_to_path(stored.source))  # the store's own copy, not the folder it came from
     with pytest.raises(MlopsError, match="cannot read the files of vanishing version 1"):
         stage_model(registry, ModelChoice("vanishing", version), tmp_path / "staged")
 

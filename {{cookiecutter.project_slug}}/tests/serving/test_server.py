@@ -137,7 +137,7 @@ def test_mlops_serve_answers_its_curl_line_and_stops_on_sigterm(penguins_model: 
     project = copy_project(tmp_path / "project")
     settings = load_pipeline_settings(project)
     settings.mlruns.mkdir()
-    model_registry.register_model(settings.mlruns, settings.model_name, penguins_model, {"run": "test"})
+    model_registry.register_model(settings.mlruns, settings.model_name, penguins_model, {"run": "test"}, "serve-tests")
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(project)}
     with (tmp_path / "stderr.log").open("w") as stderr:
