@@ -49,9 +49,13 @@ def steps(run: str, location: str) -> list[tuple[str, list[str]]]:
         ("project", ["make", "setup"]),
         ("project", ["make", "infra-deploy", "ENV=dev"]),
         ("project", [".venv/bin/python", "-m", "mlops", "submit", "--env", "dev", "--wait", "--manifest", manifest]),
+        ("project", [".venv/bin/python", "-m", "mlops", "deploy", "--env", "dev", "--manifest", manifest]),
         ("project", ["make", "infra-deploy", "ENV=prod"]),
         ("project", [".venv/bin/python", "-m", "mlops", "promote", "--env", "prod", "--manifest", manifest, "--wait"]),
-        ("project", [".venv/bin/python", "-m", "mlops", "promote", "--env", "prod", "--manifest", manifest]),
+        ("project", [".venv/bin/python", "-m", "mlops", "deploy", "--env", "prod", "--manifest", manifest]),
+        # A re-run of the prod stage must be safe: the model is in the registry already, the endpoint serves it.
+        ("project", [".venv/bin/python", "-m", "mlops", "promote", "--env", "prod", "--manifest", manifest, "--wait"]),
+        ("project", [".venv/bin/python", "-m", "mlops", "deploy", "--env", "prod", "--manifest", manifest]),
     ]
 
 

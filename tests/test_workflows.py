@@ -204,11 +204,13 @@ def test_github_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> N
         "make setup",
         "make infra-deploy ENV=dev",
         ".venv/bin/python -m mlops submit --env dev --wait --manifest release/manifest.json",
+        ".venv/bin/python -m mlops deploy --env dev --manifest release/manifest.json",
     ]
     assert [s["run"] for s in prod["steps"] if "run" in s] == [
         "make setup",
         "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
+        ".venv/bin/python -m mlops deploy --env prod --manifest release/manifest.json",
         ".venv/bin/python -m mlops schedule --env prod",
     ]
     (upload,) = [s for s in dev["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
@@ -216,7 +218,7 @@ def test_github_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> N
     assert upload["with"]["path"] == "release/manifest.json"
     assert (download["with"]["name"], download["with"]["path"]) == (upload["with"]["name"], "release")
     names = [s.get("uses", "").split("@")[0] or s.get("run") for s in prod["steps"]]
-    assert names.index("actions/download-artifact") < names.index("azure/login") < len(names) - 2
+    assert names.index("actions/download-artifact") < names.index("azure/login") < len(names) - 3
 
 
 def test_github_deploys_infra_only_inside_its_environments_job(baked: BakedProject) -> None:
@@ -349,13 +351,19 @@ def test_ado_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> None
         "make setup",
         "make infra-deploy ENV=dev",
         ".venv/bin/python -m mlops submit --env dev --wait --manifest release/manifest.json",
+        ".venv/bin/python -m mlops deploy --env dev --manifest release/manifest.json",
     ]
     assert commands(prod_steps) == [
         "make setup",
         "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
+        ".venv/bin/python -m mlops deploy --env prod --manifest release/manifest.json",
         ".venv/bin/python -m mlops schedule --env prod",
     ]
+    # Every mlops step signs in with a fresh OIDC token per exchange (AzurePipelinesCredential): it needs the token.
+    for step in [*dev_steps, *prod_steps]:
+        if ".venv/bin/python -m mlops" in step.get("inputs", {}).get("inlineScript", ""):
+            assert step["env"] == {"SYSTEM_ACCESSTOKEN": "$(System.AccessToken)"}, step["displayName"]
     (publish,) = [s for s in dev_steps if s.get("task") == "PublishPipelineArtifact@1"]
     (download,) = [s for s in prod_steps if s.get("task") == "DownloadPipelineArtifact@2"]
     assert publish["inputs"]["targetPath"] == "release/manifest.json"

@@ -46,20 +46,31 @@ def _component_entity(step: Any) -> CommandComponent:
     return getattr(step, "component", step)  # command() returns a node; its component is what gets registered
 
 
-def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseAssets:
-    environment_spec = pipeline.components / "environment" / "environment.yaml"
-    spec = load_environment(source=environment_spec)
-    conda_path = environment_spec.parent / "conda.yaml"
+def environment_asset(spec_path: Path) -> Asset:
+    """An environment YAML (image and conda file), at its version by content."""
+    spec = load_environment(source=spec_path)
+    conda_path = spec_path.parent / "conda.yaml"
     conda = yaml.safe_load(conda_path.read_text(encoding="utf-8"))
-    env_version = environment_version(spec.name, spec.image, conda)
+    versioned = environment_version(spec.name, spec.image, conda)
     environment = Environment(
         name=spec.name,
-        version=env_version.version,
+        version=versioned.version,
         image=spec.image,
         conda_file=str(conda_path),
         description=spec.description,
-        tags={"content_hash": env_version.content_hash},
+        tags={"content_hash": versioned.content_hash},
     )
+    return Asset(versioned, environment)
+
+
+def serving_environment(root: Path) -> Asset:
+    """The online deployments' environment (serving/environment/), registered by content like the steps' one."""
+    return environment_asset(root / "serving" / "environment" / "environment.yaml")
+
+
+def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseAssets:
+    environment_asset_ = environment_asset(pipeline.components / "environment" / "environment.yaml")
+    env_version = environment_asset_.versioned
     assets: dict[str, Asset] = {}
     for step, definition in components(pipeline.components).items():
         component = _component_entity(definition)
@@ -80,4 +91,4 @@ def release_assets(pipeline: PipelineSettings, azure: AzureSettings) -> ReleaseA
         description=f"Training data, from {data_path.name}",
         tags={"content_hash": data.content_hash},
     )
-    return ReleaseAssets(Asset(env_version, environment), assets, Asset(data, data_entity))
+    return ReleaseAssets(environment_asset_, assets, Asset(data, data_entity))

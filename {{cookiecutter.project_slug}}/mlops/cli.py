@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--from-env", default="dev", help="where the manifest's model lives (default dev)")
     add_wait(promote)
     azure_command("schedule", "create or update the recurring retraining schedule")
+    deploy = azure_command("deploy", "serve a model on ENV's online endpoint: new deployment, smoke test, then traffic")
+    chosen = deploy.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--manifest", type=Path, help="deploy the model this release manifest gives ENV")
+    chosen.add_argument("--model", metavar="NAME:VERSION", help="deploy this model of ENV's workspace")
+    chosen.add_argument("--delete", action="store_true", help="delete ENV's endpoint and its deployments")
     infra = azure_command("infra", "preview (what-if) or deploy infra/ (Bicep) to ENV with the Azure CLI")
     infra.add_argument(
         "action", choices=["what-if", "deploy"], help="what-if: show the changes; deploy: apply them unless deployed"
@@ -386,7 +391,44 @@ def command_promote(args: argparse.Namespace, context: Context) -> int:
 
         said = {Action.EXISTS: "already in the registry", Action.PLANNED: "would be shared to the registry"}
         print(f"model {said.get(promotion.shared, 'shared to the registry')}: {promotion.shared_model}")
+        print(f"{azure.environment} serves it as it is, nothing retrained: `mlops deploy --env {azure.environment}`")
+        return OK
     return _print_submission(promotion.submission, azure)
+
+
+def command_deploy(args: argparse.Namespace, context: Context) -> int:
+    azure, pipeline = context.settings(args.env)
+    from mlops.commands import deploy
+
+    if args.delete:
+        print(deploy.delete(azure, context.workspace(azure, args.dry_run)))
+        return OK
+    model = deploy.model_to_deploy(azure, args.manifest, args.model, args.dry_run)
+    workspace = context.workspace(azure, args.dry_run)
+    from mlops.commands.smoke import expectation, sample_request, smoke
+
+    request, expected = sample_request(pipeline), expectation(pipeline)
+
+    def check(url: str, headers) -> None:
+        result = smoke(url, request, expected, headers=dict(headers), timeout=60)
+        for step in result.checks:
+            _progress(f"    ✓ {step.name:<10} {step.status} in {step.milliseconds:6.1f} ms: {step.detail}")
+
+    _stop_on_sigterm()
+    report = (lambda event: None) if args.dry_run else (lambda event: _progress(f"  {event}"))
+    rollout = deploy.deploy(pipeline, azure, workspace, model, check, report=report)
+    if args.dry_run:
+        print(f"Would deploy {model.uri} from {model.origin} to endpoint {rollout.endpoint} as {rollout.deployment}:")
+        for event in rollout.events:
+            print(f"  {event}")
+        return OK
+    print(
+        {
+            "unchanged": f"{rollout.deployment} already serves all of endpoint {rollout.endpoint}: nothing changed",
+            "deleted": f"{rollout.deployment} passed its smoke test; endpoint {rollout.endpoint} deleted as configured",
+        }.get(rollout.outcome, f"{rollout.deployment} ({model.uri}) now serves all of endpoint {rollout.endpoint}")
+    )
+    return OK
 
 
 def command_schedule(args: argparse.Namespace, context: Context) -> int:
@@ -491,6 +533,7 @@ COMMANDS = {
     "submit": command_submit,
     "promote": command_promote,
     "schedule": command_schedule,
+    "deploy": command_deploy,
     "infra": command_infra,
     "serve": command_serve,
     "smoke": command_smoke,

@@ -1,8 +1,10 @@
 """The release manifest: what passed in dev, exactly (every name, version and content hash, the job, the model).
 
 ``mlops submit --manifest`` writes it; ``mlops promote`` reads it back and refuses a checkout that no longer
-rebuilds the same versions. A dry run writes a rehearsal manifest (``"rehearsal": true``, no trained model), so the
-whole CD path can be previewed offline; only a dry run accepts one.
+rebuilds the same versions; ``mlops deploy`` reads which model to serve from it. Promotion without a registry adds
+the model the target environment trained itself (``"promoted": {"prod": {...}}``). A dry run writes a rehearsal
+manifest (``"rehearsal": true``, no trained model), so the whole CD path can be previewed offline; only a dry run
+accepts one.
 """
 
 from __future__ import annotations
@@ -89,3 +91,12 @@ def differences(manifest: Mapping[str, Any], assets: ReleaseAssets) -> list[str]
         if (versioned.version, versioned.content_hash) != (expected[key]["version"], expected[key]["content_hash"]):
             found.append(f"{key}: manifest {expected[key]['version']}, checkout {versioned.version}")
     return found
+
+
+def record_promotion(path: Path, environment: str, *, job_name: str, model: Mapping[str, str]) -> None:
+    """Add the model an environment trained and registered itself (promotion without a registry), for deploy."""
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.setdefault("promoted", {})[environment] = {"pipeline_job": job_name, "model": dict(model)}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

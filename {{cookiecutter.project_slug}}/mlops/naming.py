@@ -88,6 +88,13 @@ RULES: dict[str, NameRule] = {
         "2-16 letters, digits and hyphens, starting with a letter",
         "cpu-cluster",
     ),
+    "online_endpoint": NameRule(
+        "online endpoint",
+        r"[a-zA-Z]([-a-zA-Z0-9]{1,30}[a-zA-Z0-9])",
+        32,
+        "3-32 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
+        "ep-churn-dev",
+    ),
     "ml_registry": NameRule(
         "Azure ML registry",
         r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
@@ -125,6 +132,8 @@ def derive_names(prefix: str, env: str) -> dict[str, str]:
         "application_insights": f"appi-{prefix}-{env}",
         # Compute lives inside its workspace, so one fixed name serves every environment.
         "compute_cluster": "cpu-cluster",
+        # The scoring URI is https://NAME.REGION.inference.ml.azure.com: unique in the region, so prefixed too.
+        "online_endpoint": f"ep-{prefix}-{env}",
         # One registry serves both environments: it is how a model moves from dev to prod.
         "ml_registry": f"mlr-{prefix}",
     }
@@ -144,3 +153,13 @@ def prefix_problems(prefix: str) -> list[str]:
         for env in ENVIRONMENTS
         for problem in name_problems(derive_names(prefix, env))
     ]
+
+
+def deployment_name(model: str, version: str) -> str:
+    """An online deployment named after the model version it serves (a new version is a new deployment): the model
+    name in Azure's deployment alphabet, shortened so that `-v<version>` always fits the 32 characters."""
+    suffix = f"-v{re.sub(r'[^a-zA-Z0-9]+', '-', version).strip('-')}"
+    stem = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    if not stem[:1].isalpha():
+        stem = f"m-{stem}".rstrip("-")
+    return f"{stem[: 32 - len(suffix)].rstrip('-')}{suffix}"

@@ -6,6 +6,7 @@ CLI passes the folder it belongs to), so tests point the code at a temporary pro
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -88,6 +89,20 @@ def load_pipeline_settings(root: Path) -> PipelineSettings:
 
 
 @dataclass(frozen=True)
+class EndpointSettings:
+    """How `mlops deploy` serves a model in one environment: the endpoint, its instances, and the rollout."""
+
+    name: str
+    instance_type: str = "Standard_DS3_v2"
+    instance_count: int = 1
+    traffic_steps: tuple[int, ...] = (100,)  # percent of live traffic for the new deployment, ending at 100
+    step_seconds: float = 0
+    mirror_percent: int = 0
+    keep_previous_seconds: float = 0
+    delete_after_smoke: bool = False
+
+
+@dataclass(frozen=True)
 class AzureSettings:
     """One environment's Azure workspace and what the pipeline uses in it."""
 
@@ -103,6 +118,7 @@ class AzureSettings:
     retraining_schedule: str | None
     ml_registry: str | None  # set when models move to prod through an Azure ML registry
     storage_account: str | None = None  # the workspace's default storage, named in permission errors
+    endpoint: EndpointSettings | None = None  # None: this environment serves no model
 
     def require_subscription(self) -> str:
         if not self.subscription_id:
@@ -150,4 +166,33 @@ def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str]
         retraining_schedule=schedule,
         ml_registry=table.get("ml_registry"),
         storage_account=table.get("storage_account"),
+        endpoint=_endpoint(table, f"{path} [{environment}.endpoint]"),
     )
+
+
+def _endpoint(table: Mapping[str, Any], where: str) -> EndpointSettings | None:
+    """The [ENV.endpoint] table, checked: a rollout that cannot work is refused before anything is deployed."""
+    name = table.get("online_endpoint")
+    options = table.get("endpoint") or {}
+    if not name:
+        return None
+    if not isinstance(options, dict):
+        raise MlopsError(f"{where} must be a table")
+    unknown = set(options) - {f.name for f in dataclasses.fields(EndpointSettings)}
+    if unknown:
+        raise MlopsError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+    endpoint = EndpointSettings(name=name, **{**options, "traffic_steps": tuple(options.get("traffic_steps", (100,)))})
+    steps = endpoint.traffic_steps
+    if not steps or any(not isinstance(s, int) or not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
+        raise MlopsError(f"{where} traffic_steps {list(steps)}: expected rising percentages, for example [10, 50, 100]")
+    if steps[-1] != 100:
+        raise MlopsError(f"{where} traffic_steps {list(steps)} must end at 100: the new model takes all traffic")
+    if not isinstance(endpoint.instance_count, int) or endpoint.instance_count < 1:
+        raise MlopsError(f"{where} instance_count {endpoint.instance_count!r}: expected a whole number of at least 1")
+    if not isinstance(endpoint.mirror_percent, int) or not 0 <= endpoint.mirror_percent <= 50:
+        raise MlopsError(f"{where} mirror_percent {endpoint.mirror_percent!r}: Azure ML mirrors 0 to 50 percent")
+    for key in ("step_seconds", "keep_previous_seconds"):
+        value = getattr(endpoint, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise MlopsError(f"{where} {key} {value!r}: expected seconds, 0 or more")
+    return endpoint

@@ -49,8 +49,10 @@ resource ciBlobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!
   }
 }
 
-// CI submits jobs and registers assets in the workspace: the data-plane role for that (Contributor, from the
-// bootstrap, only lets it deploy infra/ into its resource group; it grants no data access).
+// CI submits jobs, registers assets, deploys online endpoints and calls them (onlineEndpoints/score/action) in the
+// workspace: the data-plane role for all that (Contributor, from the bootstrap, only lets it deploy infra/ into its
+// resource group; it grants no data access). The endpoints' own system identities get AcrPull and blob read access
+// from Azure ML itself.
 resource ciDataScientist 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(ciPrincipalId)) {
   name: guid(workspace.id, ciPrincipalId, builtInRoles['AzureML Data Scientist'])
   scope: workspace

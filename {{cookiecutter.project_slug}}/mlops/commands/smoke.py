@@ -60,17 +60,24 @@ class SmokeResult:
     checks: tuple[Check, ...]
 
 
-def _training_data(settings: PipelineSettings, **options: Any):
-    """The training data (config/pipeline.toml's input_data), or one error line saying why it cannot be read."""
-    import pandas as pd
+def _training_data(settings: PipelineSettings):
+    """The training data (config/pipeline.toml's input_data), read as the data_prep step reads it (delimiter and
+    encoding detected or as set), or one error line saying why it cannot be read."""
+    import importlib.util
 
+    script = settings.components / "data_prep" / "prep.py"
+    spec = importlib.util.spec_from_file_location("data_prep_script", script)
+    prep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prep)
     path = settings.inputs["input_data"]
     try:
-        return pd.read_csv(path, **options)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
+        return prep.read_dataset(
+            path, settings.inputs.get("delimiter", "auto"), settings.inputs.get("encoding", "auto")
+        ).frame
+    except (OSError, ValueError) as error:  # prep's DataError is a ValueError: its message says the fix
         raise MlopsError(
             f"cannot read the training data {path} ({str(error).strip().splitlines()[-1]}): the smoke test takes its "
-            "sample rows and labels from it; fix input_data and target_column in config/pipeline.toml"
+            "sample rows and labels from it; fix input_data in config/pipeline.toml"
         ) from None
 
 
@@ -79,13 +86,19 @@ def expectation(settings: PipelineSettings) -> Expectation:
     task, target = settings.inputs.get("task", "classification"), settings.inputs.get("target_column")
     if task != "classification":
         return Expectation(task)
-    labels = _training_data(settings, usecols=[target])[target].dropna().unique().tolist()
+    frame = _training_data(settings)
+    if target not in frame.columns:
+        raise MlopsError(
+            f"cannot read the training data's labels: {settings.inputs['input_data']} has no column '{target}'; "
+            "fix target_column in config/pipeline.toml"
+        )
+    labels = frame[target].dropna().unique().tolist()
     return Expectation(task, tuple(sorted(labels, key=str)))
 
 
 def sample_request(settings: PipelineSettings, rows: int = SAMPLE_ROWS) -> dict[str, Any]:
     """A request of the training data's first rows without the target, gaps included (sent as null)."""
-    frame = _training_data(settings, nrows=rows)
+    frame = _training_data(settings).head(rows)
     return contract.request_body(frame.drop(columns=[settings.inputs.get("target_column")], errors="ignore"))
 
 

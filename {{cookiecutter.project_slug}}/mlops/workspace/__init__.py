@@ -6,6 +6,24 @@
 - ``tests/mlops/fake_workspace.py`` (in tests): an in-memory fake, so command tests run in milliseconds.
 """
 
-from mlops.workspace.interface import Action, JobState, JobStatus, Workspace
+from mlops.workspace.interface import (
+    Action,
+    DeploymentFailed,
+    DeploymentSpec,
+    DeploymentState,
+    EndpointState,
+    JobState,
+    JobStatus,
+    Workspace,
+)
 
-__all__ = ["Action", "JobState", "JobStatus", "Workspace"]
+__all__ = [
+    "Action",
+    "DeploymentFailed",
+    "DeploymentSpec",
+    "DeploymentState",
+    "EndpointState",
+    "JobState",
+    "JobStatus",
+    "Workspace",
+]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops.errors import MlopsError
-from mlops.workspace.interface import Action, JobState, JobStatus
+from mlops.workspace.interface import Action, DeploymentSpec, DeploymentState, EndpointState, JobState, JobStatus
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
@@ -72,3 +72,34 @@ class DryRunWorkspace:
     def share_model(self, name: str, version: str, registry: str) -> Action:
         self.planned.append(f"share model {name}:{version} to registry {registry} unless it is there")
         return Action.PLANNED
+
+    def endpoint(self, name: str) -> EndpointState | None:
+        return None  # not looked up: the plan is the first deployment's, or the steps of a rollout
+
+    def create_endpoint(self, name: str) -> EndpointState:
+        self.planned.append(f"create endpoint {name} (Microsoft Entra token auth) unless it exists")
+        return EndpointState(name, None)
+
+    def create_deployment(self, spec: DeploymentSpec) -> DeploymentState:
+        self.planned.append(
+            f"create deployment {spec.name} in {spec.endpoint} with no traffic: model {spec.model}, "
+            f"{spec.instance_count} x {spec.instance_type}, {spec.code.name}/{spec.scoring_script}, {spec.environment}"
+        )
+        return DeploymentState(spec.name, "NotCreated", spec.model)
+
+    def deployment_logs(self, endpoint: str, deployment: str, lines: int) -> str:
+        return ""
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+        split = ", ".join(f"{name} {percent}%" for name, percent in traffic.items()) or "none"
+        copied = ", ".join(f"{name} {percent}%" for name, percent in mirror.items())
+        self.planned.append(f"set traffic of {endpoint}: {split}" + (f"; mirror {copied}" if copied else ""))
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        self.planned.append(f"delete deployment {deployment} of {endpoint}")
+
+    def delete_endpoint(self, name: str) -> None:
+        self.planned.append(f"delete endpoint {name} and its deployments")
+
+    def scoring_token(self, endpoint: str) -> str:
+        raise MlopsError("a dry run has no credentials: it cannot call the endpoint")

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlops.errors import MlopsError
+
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
 
@@ -76,6 +78,48 @@ class JobState:
         return self.status.finished
 
 
+class DeploymentFailed(MlopsError):
+    """Azure ML could not create a deployment (the image, the model, the scoring script's init): not the user's typo,
+    a failed rollout, so the exit code is 1."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class DeploymentState:
+    name: str
+    status: str  # Azure ML's provisioning state: Succeeded, Failed, Creating, Updating, Deleting
+    model: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "Succeeded"
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    name: str
+    scoring_uri: str | None
+    traffic: Mapping[str, int] = field(default_factory=dict)  # deployment -> percent of live traffic
+    mirror: Mapping[str, int] = field(default_factory=dict)  # deployment -> percent of traffic copied to it
+    deployments: Mapping[str, DeploymentState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """A managed online deployment: which model, served by which code and environment, on what instances."""
+
+    endpoint: str
+    name: str
+    model: str  # azureml:NAME:VERSION (the workspace's) or azureml://registries/REGISTRY/models/NAME/versions/VERSION
+    environment: str  # azureml:NAME:VERSION, registered by content
+    code: Path  # the scoring script's folder (serving/)
+    scoring_script: str
+    instance_type: str
+    instance_count: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
 class Action(StrEnum):
     """What happened to an asset: the text is what the CLI prints."""
 
@@ -128,4 +172,30 @@ class Workspace(Protocol):
 
     def share_model(self, name: str, version: str, registry: str) -> Action:
         """Copy a workspace model into an Azure ML registry unless it is there (EXISTS): re-running CD is safe."""
+        ...
+
+    # Managed online endpoints: mlops deploy.
+
+    def endpoint(self, name: str) -> EndpointState | None:
+        """The endpoint with its traffic and deployments; None when there is none by that name."""
+        ...
+
+    def create_endpoint(self, name: str) -> EndpointState:
+        """A managed online endpoint with Microsoft Entra token auth, and no deployment yet."""
+        ...
+
+    def create_deployment(self, spec: DeploymentSpec) -> DeploymentState:
+        """Create the deployment (no traffic) and wait until it is ready; DeploymentFailed when Azure ML says no."""
+        ...
+
+    def deployment_logs(self, endpoint: str, deployment: str, lines: int) -> str: ...
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None: ...
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None: ...
+
+    def delete_endpoint(self, name: str) -> None: ...
+
+    def scoring_token(self, endpoint: str) -> str:
+        """A Microsoft Entra token that the endpoint's scoring URI accepts."""
         ...

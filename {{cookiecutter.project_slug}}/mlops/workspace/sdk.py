@@ -30,7 +30,17 @@ from mlops import credentials
 from mlops.assets import Asset
 from mlops.errors import MlopsError
 from mlops.settings import AzureSettings
-from mlops.workspace.interface import Action, JobState, JobStatus
+from mlops.workspace.interface import (
+    Action,
+    DeploymentFailed,
+    DeploymentSpec,
+    DeploymentState,
+    EndpointState,
+    JobState,
+    JobStatus,
+)
+
+ML_SCOPE = "https://ml.azure.com/.default"  # what an endpoint with Microsoft Entra token auth accepts
 
 T = TypeVar("T")
 
@@ -106,6 +116,17 @@ def azure_errors(settings: AzureSettings, doing: str) -> Iterator[None]:
         yield
     except (AzureError, MlException) as error:
         raise translate(error, settings, doing) from None
+
+
+def _plain(value: object) -> str:
+    """The SDK returns a str enum for some states and a plain string for others: always the plain value."""
+    return str(getattr(value, "value", value))
+
+
+def _quietly(poller: Any) -> Any:
+    """Wait for a long-running operation; the SDK's own polling prints dots on stdout, which must not reach ours."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return poller.result()
 
 
 def _first_line(error: Exception) -> str:
@@ -295,6 +316,96 @@ class AzureWorkspace:
         except ResourceNotFoundError:
             return False
         return True
+
+    # --- managed online endpoints ---
+
+    def endpoint(self, name: str) -> EndpointState | None:
+        def read() -> EndpointState | None:
+            try:
+                found = self.client.online_endpoints.get(name)
+            except ResourceNotFoundError:
+                return None
+            deployments = {
+                d.name: DeploymentState(d.name, _plain(d.provisioning_state), str(d.model) if d.model else None)
+                for d in self.client.online_deployments.list(endpoint_name=name)
+            }
+            live = {deployment: percent for deployment, percent in (found.traffic or {}).items() if percent}
+            mirror = {deployment: percent for deployment, percent in (found.mirror_traffic or {}).items() if percent}
+            return EndpointState(name, found.scoring_uri, live, mirror, deployments)
+
+        return self._call(f"reading endpoint {name}", read)
+
+    def create_endpoint(self, name: str) -> EndpointState:
+        from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode="aad_token", description="Served by mlops deploy")
+        self._call(
+            f"creating endpoint {name}", lambda: _quietly(self.client.online_endpoints.begin_create_or_update(endpoint))
+        )
+        created = self.endpoint(name)
+        if created is None:
+            raise MlopsError(f"creating endpoint {name}: Azure ML reported it created, but it cannot be read back")
+        return created
+
+    def create_deployment(self, spec: DeploymentSpec) -> DeploymentState:
+        from azure.ai.ml.entities import CodeConfiguration, ManagedOnlineDeployment
+
+        deployment = ManagedOnlineDeployment(
+            name=spec.name,
+            endpoint_name=spec.endpoint,
+            model=spec.model,
+            environment=spec.environment,
+            code_configuration=CodeConfiguration(code=str(spec.code), scoring_script=spec.scoring_script),
+            instance_type=spec.instance_type,
+            instance_count=spec.instance_count,
+            tags=dict(spec.tags),
+        )
+        doing = f"creating deployment {spec.name} in {spec.endpoint}"
+        # The scoring script is checked by serving/'s own tests; the SDK's check would import it here.
+        poller = self._call(
+            doing,
+            lambda: self.client.online_deployments.begin_create_or_update(deployment, skip_script_validation=True),
+        )
+        try:
+            _quietly(poller)
+        except HttpResponseError as error:  # the long-running operation ended Failed: a failed rollout, not a typo
+            raise DeploymentFailed(f"{doing}: Azure ML reports it failed: {_first_line(error)}") from None
+        except (AzureError, MlException) as error:
+            raise translate(error, self.settings, doing) from None
+        return DeploymentState(spec.name, "Succeeded", spec.model)
+
+    def deployment_logs(self, endpoint: str, deployment: str, lines: int) -> str:
+        return self._call(
+            f"reading the log of deployment {deployment}",
+            lambda: self.client.online_deployments.get_logs(name=deployment, endpoint_name=endpoint, lines=lines),
+        )
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+        def update() -> None:
+            found = self.client.online_endpoints.get(endpoint)
+            found.traffic = dict(traffic)
+            found.mirror_traffic = dict(mirror)
+            _quietly(self.client.online_endpoints.begin_create_or_update(found))
+
+        self._call(f"setting the traffic of endpoint {endpoint}", update)
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        self._call(
+            f"deleting deployment {deployment} of {endpoint}",
+            lambda: _quietly(self.client.online_deployments.begin_delete(name=deployment, endpoint_name=endpoint)),
+        )
+
+    def delete_endpoint(self, name: str) -> None:
+        def delete() -> None:
+            with contextlib.suppress(ResourceNotFoundError):
+                _quietly(self.client.online_endpoints.begin_delete(name=name))
+
+        self._call(f"deleting endpoint {name}", delete)
+
+    def scoring_token(self, endpoint: str) -> str:
+        return self._call(
+            f"getting a token for endpoint {endpoint}", lambda: self._credential.get_token(ML_SCOPE).token
+        )
 
     def _operations(self, kind: str) -> Any:
         return {"environment": self.client.environments, "component": self.client.components, "data": self.client.data}[

@@ -1360,7 +1360,9 @@ class WorkspaceDouble:
 
     # --- managed online endpoints ---
 
-    def _operation_started(self, result: dict[str, Any] | None = None, *, status: int = 201, body: Any = None) -> _Response:
+    def _operation_started(
+        self, result: dict[str, Any] | None = None, *, status: int = 201, body: Any = None
+    ) -> _Response:
         """A long-running operation, done by the time it is first polled (Retry-After: 0 keeps tests fast)."""
         operation = uuid.uuid4().hex
         self.operations[operation] = result or {"status": "Succeeded"}
@@ -1372,7 +1374,9 @@ class WorkspaceDouble:
             return None
         return _Response(200, self.operations[match["operation"]])
 
-    def _endpoint_resource(self, name: str, properties: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    def _endpoint_resource(
+        self, name: str, properties: dict[str, Any], previous: dict[str, Any] | None
+    ) -> dict[str, Any]:
         kept = dict((previous or {}).get("properties") or {})
         kept.update(properties)
         kept.update(
@@ -1391,7 +1395,11 @@ class WorkspaceDouble:
             "location": LOCATION,
             "kind": "Managed",
             "tags": {},
-            "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "tenantId": TENANT_ID},
+            "identity": {
+                "type": "SystemAssigned",
+                "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+                "tenantId": TENANT_ID,
+            },
             "systemData": (previous or {}).get("systemData") or self._system_data(),
             "properties": kept,
         }
@@ -1478,7 +1486,13 @@ class WorkspaceDouble:
             if model:
                 return _arm_error(400, "BadArgument", model)
             script = self._deployment_scripts.get(name, _DeploymentScript())
-            probe = {"failureThreshold": 30, "successThreshold": 1, "timeout": "PT2S", "period": "PT10S", "initialDelay": "PT10S"}
+            probe = {
+                "failureThreshold": 30,
+                "successThreshold": 1,
+                "timeout": "PT2S",
+                "period": "PT10S",
+                "initialDelay": "PT10S",
+            }
             for default_key, default in {  # what the service fills in, which the SDK reads back
                 "endpointComputeType": "Managed",
                 "scaleSettings": {"scaleType": "Default"},
@@ -1503,13 +1517,17 @@ class WorkspaceDouble:
             result = {"status": "Succeeded"}
             if script.fails:
                 result = {"status": "Failed", "error": {"code": "DeploymentFailed", "message": script.fails}}
-            return self._operation_started(result, status=201 if found is None else 200, body=self.deployments[(endpoint, name)])
+            return self._operation_started(
+                result, status=201 if found is None else 200, body=self.deployments[(endpoint, name)]
+            )
         if method == "DELETE":
             if found is None:
                 return _Response(204)
             traffic = (self.endpoints.get(endpoint) or {}).get("properties", {}).get("traffic") or {}
             if traffic.get(name):
-                return _arm_error(400, "BadArgument", f"Deployment {name} has {traffic[name]}% of the traffic; move it first.")
+                return _arm_error(
+                    400, "BadArgument", f"Deployment {name} has {traffic[name]}% of the traffic; move it first."
+                )
             del self.deployments[(endpoint, name)]
             return self._operation_started(status=202)
         return None

@@ -12,12 +12,20 @@ that does not exist. What the SDK itself does over HTTP is proven against the HT
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mlops.errors import MlopsError
-from mlops.workspace import Action, JobState, JobStatus
+from mlops.workspace import (
+    Action,
+    DeploymentFailed,
+    DeploymentSpec,
+    DeploymentState,
+    EndpointState,
+    JobState,
+    JobStatus,
+)
 
 DEFAULT_SCRIPT = (JobStatus.RUNNING, JobStatus.COMPLETED)
 
@@ -55,6 +63,11 @@ class FakeWorkspace:
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     writes: list[str] = field(default_factory=list)
     validation_problems: list[str] = field(default_factory=list)
+    endpoints: dict[str, EndpointState] = field(default_factory=dict)
+    specs: dict[tuple[str, str], DeploymentSpec] = field(default_factory=dict)  # what each deployment was made from
+    failing_deployments: dict[str, str] = field(default_factory=dict)  # deployment name -> Azure ML's error
+    logs: dict[str, str] = field(default_factory=dict)  # deployment name -> its log
+    traffic_history: list[tuple[dict[str, int], dict[str, int]]] = field(default_factory=list)  # (live, mirror)
     _next: tuple[list[JobStatus], dict[str, dict[str, bytes]], str | None] | None = None
 
     # --- test controls ---
@@ -155,6 +168,72 @@ class FakeWorkspace:
         shared[(name, version)] = self.models[(name, version)]
         self.writes.append(f"share model {name}:{version} to {registry}")
         return Action.REGISTERED
+
+    # --- online endpoints: as strict as Azure ML about traffic ---
+
+    def endpoint(self, name: str) -> EndpointState | None:
+        return self.endpoints.get(name)
+
+    def create_endpoint(self, name: str) -> EndpointState:
+        if name in self.endpoints:
+            raise MlopsError(f"endpoint {name} exists already")
+        self.endpoints[name] = EndpointState(name, f"https://{name}.westeurope.inference.ml.azure.com/score")
+        self.writes.append(f"create endpoint {name}")
+        return self.endpoints[name]
+
+    def create_deployment(self, spec: DeploymentSpec) -> DeploymentState:
+        endpoint = self.endpoints[spec.endpoint]
+        if spec.model.startswith("azureml://registries/"):
+            registry, name, version = spec.model.split("/")[3], spec.model.split("/")[5], spec.model.split("/")[7]
+            known = (name, version) in self.azure.registries.get(registry, {})
+        else:
+            name, version = spec.model.removeprefix("azureml:").split(":")
+            known = (name, version) in self.models
+        if not known:
+            raise MlopsError(f"creating deployment {spec.name}: model {spec.model} not found")
+        if ("environment", *spec.environment.removeprefix("azureml:").split(":")) not in self.assets:
+            raise MlopsError(f"creating deployment {spec.name}: environment {spec.environment} not found")
+        status = "Failed" if spec.name in self.failing_deployments else "Succeeded"
+        state = DeploymentState(spec.name, status, spec.model)
+        self.endpoints[spec.endpoint] = replace(endpoint, deployments={**endpoint.deployments, spec.name: state})
+        self.specs[(spec.endpoint, spec.name)] = spec
+        self.writes.append(f"create deployment {spec.name}")
+        if status == "Failed":
+            raise DeploymentFailed(f"deployment {spec.name} failed: {self.failing_deployments[spec.name]}")
+        return state
+
+    def deployment_logs(self, endpoint: str, deployment: str, lines: int) -> str:
+        return "\n".join(self.logs.get(deployment, "").splitlines()[-lines:])
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror: Mapping[str, int]) -> None:
+        state = self.endpoints[endpoint]
+        live = {name: percent for name, percent in traffic.items() if percent}
+        copied = {name: percent for name, percent in mirror.items() if percent}
+        for name in [*live, *copied]:
+            if name not in state.deployments or not state.deployments[name].ready:
+                raise MlopsError(f"setting traffic: deployment {name} is not ready in {endpoint}")
+        if live and sum(live.values()) != 100:
+            raise MlopsError(f"setting traffic: {live} does not add up to 100")
+        if set(live) & set(copied) or sum(copied.values()) > 50:
+            raise MlopsError(f"setting traffic: cannot mirror {copied} alongside {live}")
+        self.endpoints[endpoint] = replace(state, traffic=live, mirror=copied)
+        self.traffic_history.append((live, copied))
+        self.writes.append(f"traffic {endpoint}: {live} mirror {copied}")
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        state = self.endpoints[endpoint]
+        if state.traffic.get(deployment):
+            raise MlopsError(f"deleting {deployment}: it still has {state.traffic[deployment]}% of the traffic")
+        deployments = {k: v for k, v in state.deployments.items() if k != deployment}
+        self.endpoints[endpoint] = replace(state, deployments=deployments)
+        self.writes.append(f"delete deployment {deployment}")
+
+    def delete_endpoint(self, name: str) -> None:
+        self.endpoints.pop(name, None)
+        self.writes.append(f"delete endpoint {name}")
+
+    def scoring_token(self, endpoint: str) -> str:
+        return "fake-entra-token"
 
     @staticmethod
     def _key(asset) -> tuple[str, str, str]:

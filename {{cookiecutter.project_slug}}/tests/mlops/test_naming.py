@@ -87,3 +87,21 @@ def test_committed_configuration_matches_the_derivation() -> None:
         written = {kind: name for kind, name in config[env].items() if kind in naming.RULES}
         assert naming.name_problems(written) == []
         assert written == {kind: expected[kind] for kind in written}, env
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ep", "ep-x", "ep-churn-dev", "e" * 32, "e" * 33, "9ep", "-ep", "ep-", "ep_churn", "Ep-Churn-Prod", "e-1", "ab"],
+)
+def test_online_endpoint_names_follow_azure_ml_s_own_check(name: str) -> None:
+    """azure-ai-ml validates endpoint and deployment names before any request: the same verdict, an independent
+    source (the SDK is imported here only)."""
+    from azure.ai.ml.entities._endpoint._endpoint_helpers import validate_endpoint_or_deployment_name
+    from azure.ai.ml.exceptions import ValidationException
+
+    try:
+        validate_endpoint_or_deployment_name(name)
+        sdk_accepts = True
+    except ValidationException:
+        sdk_accepts = False
+    assert (naming.RULES["online_endpoint"].problem(name) is None) is sdk_accepts

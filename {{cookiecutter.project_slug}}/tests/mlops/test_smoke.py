@@ -136,18 +136,18 @@ def test_labels_come_from_the_training_data(tmp_path: Path) -> None:
     csv = tmp_path / "data.csv"
     csv.write_text("colour,size\nred,1\nblue,2\n,3\nred,4\n")
     inputs = {**settings.inputs, "input_data": str(csv), "target_column": "colour"}
-    assert expectation(type(settings)(inputs, settings.model_name, tmp_path)) == Expectation(
+    assert expectation(type(settings)(inputs, settings.model_name, settings.root)) == Expectation(
         "classification", ("blue", "red")
     )
     regression = {**inputs, "task": "regression", "target_column": "size"}
-    assert expectation(type(settings)(regression, settings.model_name, tmp_path)) == Expectation("regression")
+    assert expectation(type(settings)(regression, settings.model_name, settings.root)) == Expectation("regression")
 
 
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
         ({"input_data": "/nowhere/data.csv"}, "cannot read the training data /nowhere/data.csv"),
-        ({"target_column": "colour"}, "cannot read the training data"),
+        ({"target_column": "colour"}, "has no column 'colour'; fix target_column"),
     ],
 )
 def test_unreadable_training_data_is_a_user_error(inputs: dict, message: str) -> None:
@@ -213,3 +213,13 @@ def test_cli_refuses_a_header_without_a_colon(capsys) -> None:
     with pytest.raises(SystemExit):
         cli(capsys, "--url", "http://127.0.0.1:1/score", "--header", "no-colon")
     assert "expected 'NAME: VALUE'" in capsys.readouterr().err
+
+
+def test_the_sample_is_read_as_data_prep_reads_it(tmp_path: Path) -> None:
+    """A semicolon file in Windows' encoding, with decimal commas: the sample the deployment gets is what it serves."""
+    settings = load_pipeline_settings(default_root())
+    csv = tmp_path / "data.csv"
+    csv.write_bytes("colour;size\nrouge vif;1,5\nbleu;2,0\n".encode("cp1252"))
+    inputs = {**settings.inputs, "input_data": str(csv), "target_column": "colour", "delimiter": "auto"}
+    request = sample_request(type(settings)({**inputs, "encoding": "auto"}, settings.model_name, settings.root))
+    assert request["input_data"] == {"columns": ["size"], "data": [[1.5], [2.0]]}

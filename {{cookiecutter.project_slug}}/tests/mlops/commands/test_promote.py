@@ -19,20 +19,44 @@ def released(azure, tmp_path: Path) -> dict:
     return json.loads(manifest.read_text())
 
 
-def test_prod_registers_the_same_versions_and_runs_them(azure, tmp_path: Path) -> None:
+def test_prod_gets_what_passed_in_dev(azure, tmp_path: Path) -> None:
+    """With a registry: the dev model itself, shared, nothing retrained. Without: prod retrains with the released
+    versions, and the model its evaluation passed is recorded in the manifest for `mlops deploy`."""
     manifest = released(azure, tmp_path)
-    result = azure.run("promote", "--env", "prod", "--manifest", str(tmp_path / "manifest.json"))
-    assert result.returncode == 0, result.stderr
     model = manifest["model"]
-    assert f"promoting {model['name']} version {model['version']} from job {manifest['pipeline_job']}" in result.stdout
     prod = azure.workspace("prod")
+    if not PROD.ml_registry:
+        prod.script_job(["Completed"], outputs=evaluation())
+    result = azure.run(
+        "promote", "--env", "prod", "--manifest", str(tmp_path / "manifest.json"), "--wait", "--poll", "0"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"promoting {model['name']} version {model['version']} from job {manifest['pipeline_job']}" in result.stdout
+    if PROD.ml_registry:
+        assert (model["name"], model["version"]) in azure.fake.registries[PROD.ml_registry]
+        assert prod.jobs == {}, "prod retrained although the model came through the registry"
+        assert "nothing retrained" in result.stdout
+        return
     (fake_job,) = prod.jobs.values()
     for step, component in manifest["components"].items():
         node = fake_job.job.jobs[step]
         assert (node.component.name, node.component.version) == (component["name"], component["version"])
     assert fake_job.job.tags["environment"] == "prod"
+    recorded = json.loads((tmp_path / "manifest.json").read_text())["promoted"]["prod"]
+    assert recorded == {"pipeline_job": fake_job.job.name, "model": {"name": model["name"], "version": "1"}}
+
+
+def test_without_a_registry_a_prod_evaluation_that_does_not_promote_fails_the_stage(azure, tmp_path: Path) -> None:
     if PROD.ml_registry:
-        assert (model["name"], model["version"]) in azure.fake.registries[PROD.ml_registry]
+        return  # prod evaluates nothing: it serves the dev model
+    released(azure, tmp_path)
+    azure.workspace("prod").script_job(["Completed"], outputs=evaluation({"promote": False, "reasons": ["r2 low."]}))
+    result = azure.run(
+        "promote", "--env", "prod", "--manifest", str(tmp_path / "manifest.json"), "--wait", "--poll", "0"
+    )
+    assert result.returncode == 2
+    assert "its evaluation did not promote the model: r2 low." in result.stderr
+    assert "promoted" not in json.loads((tmp_path / "manifest.json").read_text())
 
 
 def test_a_checkout_that_differs_from_the_manifest_is_refused(azure, tmp_path: Path) -> None:
@@ -61,7 +85,11 @@ def test_the_whole_cd_path_rehearses_offline(azure, tmp_path: Path) -> None:
     assert azure.run("submit", "--env", "dev", "--dry-run", "--manifest", str(manifest)).returncode == 0
     rehearsed = azure.run("promote", "--env", "prod", "--manifest", str(manifest), "--dry-run")
     assert rehearsed.returncode == 0, rehearsed.stderr
-    assert "Would submit to" in rehearsed.stdout
+    assert ("would be shared to the registry" if PROD.ml_registry else "Would submit to") in rehearsed.stdout
+    deployed = azure.run("deploy", "--env", "prod", "--manifest", str(manifest), "--dry-run")
+    if PROD.ml_registry:  # without one, prod's own model exists only after a real promotion
+        assert deployed.returncode == 0, deployed.stderr
+        assert "creating deployment" in deployed.stdout
     assert azure.fake.workspaces == {}, "a dry run connected to a workspace"
 
     refused = azure.run("promote", "--env", "prod", "--manifest", str(manifest))

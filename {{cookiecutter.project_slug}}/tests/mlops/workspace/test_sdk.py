@@ -248,3 +248,91 @@ def test_sharing_to_the_registry_twice_shares_once(adapter, workspace_double) ->
 def test_sharing_a_model_the_workspace_does_not_have_is_one_clear_error(adapter) -> None:
     with pytest.raises(MlopsError, match="sharing model ghost:7 to registry mlr-test"):
         adapter.share_model("ghost", "7", "mlr-test")
+
+
+# --- managed online endpoints ---
+
+
+def deployment_spec(adapter, name: str = "churn-v1", model: str = "azureml:churn:1"):
+    from mlops.assets import serving_environment
+    from mlops.workspace import DeploymentSpec
+
+    environment = serving_environment(default_root())
+    if not adapter.exists(environment):
+        adapter.register(environment)
+    return DeploymentSpec(
+        endpoint="ep-test-dev",
+        name=name,
+        model=model,
+        environment=environment.reference,
+        code=default_root() / "serving",
+        scoring_script="score.py",
+        instance_type="Standard_DS3_v2",
+        instance_count=1,
+        tags={"model": model},
+    )
+
+
+def registered_model(adapter, workspace_double, name: str = "churn") -> str:
+    files = {"decision.json": json.dumps(DECISION).encode(), "metrics.json": json.dumps(METRICS).encode()}
+    workspace_double.script_job(["Completed"], outputs={"evaluation": files})
+    state, _ = submitted(adapter, workspace_double)
+    adapter.state(state.name)
+    return evaluation.register_model(adapter, name, state.name, evaluation.read(adapter, state.name), {})
+
+
+def test_an_endpoint_deployment_traffic_and_its_deletion(adapter, workspace_double) -> None:
+    version = registered_model(adapter, workspace_double)
+    assert adapter.endpoint("ep-test-dev") is None
+    created = adapter.create_endpoint("ep-test-dev")
+    assert created.scoring_uri.endswith("/endpoints/ep-test-dev/score")
+    assert workspace_double.endpoints["ep-test-dev"]["properties"]["authMode"] == "AADToken"
+
+    workspace_double.script_deployment("churn-v1", logs="model loaded\nready")
+    adapter.create_deployment(deployment_spec(adapter, model=f"azureml:churn:{version}"))
+    stored = workspace_double.deployments[("ep-test-dev", "churn-v1")]
+    assert stored["properties"]["model"].endswith(f"/models/churn/versions/{version}")
+    assert stored["properties"]["codeConfiguration"]["scoringScript"] == "score.py"
+    assert stored["sku"]["capacity"] == 1
+    state = adapter.endpoint("ep-test-dev")
+    assert state.traffic == {}
+    assert state.deployments["churn-v1"].ready
+
+    adapter.set_traffic("ep-test-dev", {"churn-v1": 100}, {})
+    assert adapter.endpoint("ep-test-dev").traffic == {"churn-v1": 100}
+    assert adapter.deployment_logs("ep-test-dev", "churn-v1", 1) == "ready"
+    with pytest.raises(MlopsError, match="has 100% of the traffic"):  # Azure refuses; so does the double
+        adapter.delete_deployment("ep-test-dev", "churn-v1")
+    adapter.delete_endpoint("ep-test-dev")
+    assert adapter.endpoint("ep-test-dev") is None
+
+
+def test_a_deployment_azure_ml_fails_is_a_failed_rollout_not_a_crash(adapter, workspace_double) -> None:
+    from mlops.workspace import DeploymentFailed
+
+    version = registered_model(adapter, workspace_double)
+    adapter.create_endpoint("ep-test-dev")
+    workspace_double.script_deployment("churn-v1", fails="ResourceNotReady: the scoring script's init() raised")
+    with pytest.raises(DeploymentFailed, match="init\\(\\) raised") as failed:
+        adapter.create_deployment(deployment_spec(adapter, model=f"azureml:churn:{version}"))
+    assert failed.value.exit_code == 1
+
+
+def test_the_scoring_uri_takes_an_entra_token_for_azure_ml(adapter, workspace_double) -> None:
+    import requests
+
+    version = registered_model(adapter, workspace_double)
+    adapter.create_endpoint("ep-test-dev")
+    adapter.create_deployment(deployment_spec(adapter, model=f"azureml:churn:{version}"))
+    url = adapter.endpoint("ep-test-dev").scoring_uri
+    body = {"input_data": {"columns": ["a"], "data": [[1], [2]]}}
+    headers = {"azureml-model-deployment": "churn-v1"}
+    assert requests.post(url, json=body, headers=headers, timeout=10).status_code == 401
+    token = adapter.scoring_token("ep-test-dev")
+    answered = requests.post(url, json=body, headers={**headers, "Authorization": f"Bearer {token}"}, timeout=10)
+    assert answered.json() == {"predictions": [0, 0]}
+    workspace_token = workspace_double.credential.get_token(f"{workspace_double.url}/.default").token
+    assert (
+        requests.post(url, json=body, headers={"Authorization": f"Bearer {workspace_token}"}, timeout=10).status_code
+        == 401
+    )
