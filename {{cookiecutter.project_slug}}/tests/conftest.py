@@ -21,9 +21,9 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-def mlops(project: Path, *args: str) -> subprocess.CompletedProcess:
+def mlops(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m mlops ARGS` in ``project``, as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(project)}
+    env = {**(env or os.environ), "PYTHONPATH": str(project)}
     return subprocess.run([sys.executable, "-m", "mlops", *args], cwd=project, capture_output=True, text=True, env=env)
 
 

@@ -25,14 +25,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import matplotlib
-import mlflow
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from mlflow.exceptions import MlflowException
 from sklearn.base import clone
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -52,7 +48,10 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-matplotlib.use("Agg")  # no display on a compute cluster or in CI
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# MLflow and Matplotlib are imported where they are used: the argument and data checks answer in a moment.
 
 logger = logging.getLogger("evaluate")
 
@@ -161,6 +160,8 @@ def load_model(folder: str | Path, name: str = "model") -> Any:
             f"{name} {folder} is not an MLflow model folder (no MLmodel file). Set {name} to train's output"
         )
     try:
+        import mlflow.sklearn
+
         return mlflow.sklearn.load_model(str(folder))
     except Exception as exc:  # a corrupt model file can raise almost anything; the file, not the code, is at fault
         raise DataError(f"{name} in {folder} cannot be loaded ({type(exc).__name__}: {exc})") from None
@@ -370,8 +371,10 @@ def decide(
 
 def make_plots(
     model: Any, test: pd.DataFrame, schema: dict[str, Any], predictions: Predictions | None = None
-) -> dict[str, Figure]:
+) -> "dict[str, Figure]":
     """The plots by file name: confusion matrix and ROC curves, or residuals for regression."""
+    from matplotlib.figure import Figure  # drawn without pyplot: no display on a compute cluster or in CI
+
     truth = test[schema["target_column"]]
     predictions = predictions or predict(model, _features(test, schema))
     predicted = predictions.values
@@ -522,6 +525,9 @@ def _log_to_mlflow(metrics: dict[str, float], decision: dict[str, Any]) -> None:
     if not os.environ.get("MLFLOW_TRACKING_URI"):  # without it mlflow would write into the working directory
         logger.warning("MLFLOW_TRACKING_URI is not set: metrics are not tracked")
         return
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     try:
         run = mlflow.start_run()
     except MlflowException as exc:

@@ -26,14 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import joblib
-import mlflow
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
@@ -47,6 +43,10 @@ from sklearn.metrics import accuracy_score, f1_score, r2_score, root_mean_square
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    import mlflow
+    from mlflow.models import ModelSignature
 
 logger = logging.getLogger("train")
 
@@ -236,10 +236,13 @@ def training_metrics(pipeline: Pipeline, prepped: Prepped) -> dict[str, float]:
     }
 
 
-def signature_of(pipeline: Pipeline, prepped: Prepped) -> ModelSignature:
+def signature_of(pipeline: Pipeline, prepped: Prepped) -> "ModelSignature":
     """The served model's signature: the feature columns only, typed as in the data; a column with any missing value
     in the training rows is optional. Types come from a sample (pandas types a whole column alike), which also spares
     the seconds MLflow takes to look at every value of a million rows."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec, Schema
+
     rows = prepped.train[prepped.features]
     complete = rows.dropna()
     sample = (complete if len(complete) >= 10 else rows).head(1000)
@@ -274,6 +277,8 @@ def save_model(pipeline: Pipeline, prepped: Prepped, folder: str | Path) -> None
     requirements = [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))  # inside: the parent may not be writable
     try:
+        import mlflow.sklearn  # here, not at the top: the argument and data checks answer in a moment
+
         mlflow.sklearn.save_model(
             pipeline,
             staging / "model",
@@ -289,11 +294,14 @@ def save_model(pipeline: Pipeline, prepped: Prepped, folder: str | Path) -> None
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _start_tracking() -> mlflow.ActiveRun | None:
+def _start_tracking() -> "mlflow.ActiveRun | None":
     """An MLflow run, or None when there is nowhere to log to; training goes on either way."""
     if not os.environ.get("MLFLOW_TRACKING_URI"):  # without it mlflow would write into the working directory
         logger.warning("MLFLOW_TRACKING_URI is not set: parameters and metrics are not tracked")
         return None
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     try:
         return mlflow.start_run()
     except MlflowException as exc:
@@ -338,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     run = _start_tracking()
     if run is not None:
         with run:
+            import mlflow
+
             mlflow.log_params({**params, "task": prepped.schema["task"], "train_rows": len(prepped.train)})
             mlflow.log_metrics(metrics)
     save_model(pipeline, prepped, args.model_output)

@@ -21,6 +21,8 @@ from tests.azure_double.server import (
     WorkspaceDouble,
 )
 
+pytestmark = pytest.mark.slow  # real HTTPS and the SDK's first calls: seconds each (make test)
+
 workspace_double = fixture.workspace_double  # this module runs on its own too, before or without tests/conftest.py
 
 COMPONENTS = Path(__file__).parents[2] / "components"

@@ -82,6 +82,35 @@ def penguins_run(tmp_path_factory: pytest.TempPathFactory) -> PenguinsRun:
     return PenguinsRun(prepped, model, evaluation, before, snapshot(COMPONENTS), tracking_uri)
 
 
+@pytest.fixture(scope="session")
+def prepped_penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """data_prep's output for data/penguins.csv (no model: nothing MLflow needs to do)."""
+    out = tmp_path_factory.mktemp("prepped")
+    assert run_step("data_prep", ["--input_data", str(PENGUINS), "--prepped_data", str(out)]) == 0
+    return out
+
+
+@dataclass(frozen=True)
+class Trained:
+    prepped: Path
+    model: Path
+
+
+@pytest.fixture(scope="session")
+def penguins_trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """data_prep and train on data/penguins.csv, untracked (no MLflow store to create): for the tests that only need
+    a model and its prepped data, such as the evaluate step's argument checks."""
+    out = tmp_path_factory.mktemp("penguins-trained")
+    prepped, model = out / "prepped", out / "model"
+    model.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert run_step("data_prep", ["--input_data", str(PENGUINS), "--prepped_data", str(prepped)]) == 0
+        argv = ["--prepped_data", str(prepped), "--n_estimators", "20", "--model_output", str(model)]
+        assert run_step("train", argv) == 0
+    return Trained(prepped, model)
+
+
 @pytest.fixture
 def expect_user_error(capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
     """Check a step's answer to a user mistake: exit code 2, one ``error:`` line, no traceback, nothing written."""

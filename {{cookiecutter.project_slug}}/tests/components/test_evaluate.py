@@ -5,7 +5,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,6 +193,8 @@ def test_a_large_test_split_decides_on_itself_with_a_bootstrap_interval() -> Non
     assert estimate.low < 0.9 < estimate.high
 
 
+@pytest.mark.filterwarnings("ignore:Only one class is present in y_true")  # on purpose: one class only
+@pytest.mark.filterwarnings("ignore:A single label was found in 'y_true' and 'y_pred'")  # on purpose: one class only
 def test_a_small_test_split_is_cross_validated_leaving_out_folds_that_cannot_be_scored() -> None:
     """Classes with too few rows for every fold: the folds without one are left out, not the whole evaluation."""
     from sklearn.tree import DecisionTreeClassifier
@@ -241,6 +242,7 @@ def test_classification_metrics() -> None:
     )
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found in 'y_true' and 'y_pred'")  # on purpose: one class only
 def test_no_roc_auc_when_a_class_is_absent_from_the_test_split() -> None:
     test = pd.DataFrame({"x": [0, 1], "y": ["a", "a"]})
     metrics = compute_metrics(FakeClassifier(["a", "a"], [0.1, 0.2]), test, SCHEMA)
@@ -284,6 +286,7 @@ def test_check_threshold() -> None:
         check_threshold(1.5)
 
 
+@pytest.mark.slow  # trains with the step scripts and tracks to MLflow: seconds
 def test_penguins_evaluation(penguins_run) -> None:
     folder = penguins_run.evaluation
     files = {"metrics.json", "decision.json", "report.md", "confusion_matrix.png", "roc_curve.png"}
@@ -315,8 +318,11 @@ def test_penguins_evaluation(penguins_run) -> None:
         assert f"`{plot}`" in report
 
 
+@pytest.mark.slow  # trains with the step scripts and tracks to MLflow: seconds
 def test_penguins_metrics_are_tracked(penguins_run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", penguins_run.tracking_uri)
+    import mlflow
+
     runs = mlflow.search_runs(search_all_experiments=True, filter_string="params.threshold = '0.7'")
     assert len(runs) == 1
     metrics = json.loads((penguins_run.evaluation / "metrics.json").read_text())
@@ -324,6 +330,7 @@ def test_penguins_metrics_are_tracked(penguins_run, monkeypatch: pytest.MonkeyPa
     assert runs.iloc[0]["metrics.promote"] == 1.0
 
 
+@pytest.mark.slow  # trains with the step scripts and tracks to MLflow: seconds
 def test_a_baseline_decides_when_it_is_better(tmp_path: Path, penguins_run, tracking: str) -> None:
     weak = tmp_path / "weak"
     argv = ["--prepped_data", str(penguins_run.prepped), "--n_estimators", "10", "--max_depth", "1"]
@@ -340,6 +347,7 @@ def test_a_baseline_decides_when_it_is_better(tmp_path: Path, penguins_run, trac
         assert (decision["test_value"] > decision["baseline_value"]) is promote
 
 
+@pytest.mark.slow  # trains with the step scripts and tracks to MLflow: seconds
 def test_regression_evaluation(diabetes_run: Path) -> None:
     folder = diabetes_run / "evaluation"
     assert {p.name for p in folder.iterdir()} == {"metrics.json", "decision.json", "report.md", "residuals.png"}
@@ -366,26 +374,34 @@ def test_load_model_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
         ("metric-of-the-other-task", ["primary_metric 'r2' does not fit the task classification"]),
         ("no-model", ["model", "is not an MLflow model folder"]),
         ("no-prepped", ["prepped_data folder", "not found"]),
-        ("baseline-not-a-model", ["baseline_model", "is not an MLflow model folder"]),
-        ("baseline-other-columns", ["baseline_model cannot score this test split"]),
+        pytest.param(  # loads the trained model first: MLflow, seconds
+            "baseline-not-a-model", ["baseline_model", "is not an MLflow model folder"], marks=pytest.mark.slow
+        ),
+        pytest.param(  # trains a regression model and tracks it: seconds
+            "baseline-other-columns", ["baseline_model cannot score this test split"], marks=pytest.mark.slow
+        ),
     ],
 )
 def test_main_reports_user_mistakes(
     tmp_path: Path,
-    penguins_run,
-    diabetes_run: Path,
+    prepped_penguins: Path,
+    request: pytest.FixtureRequest,
     expect_user_error: Callable[..., str],
     case: str,
     fragments: list[str],
 ) -> None:
-    model, prepped = penguins_run.model, penguins_run.prepped
+    """Each mistake is caught before the model is loaded, except where the model itself is the point."""
+    model, prepped = tmp_path / "not-read", prepped_penguins
+    if case.startswith("baseline"):
+        model = request.getfixturevalue("penguins_trained").model
     extra = {
         "threshold": ["--threshold", "1.5"],
         "min-improvement": ["--min_improvement", "-0.1"],
         "metric-of-the-other-task": ["--primary_metric", "r2"],
         "baseline-not-a-model": ["--baseline_model", str(tmp_path)],
-        "baseline-other-columns": ["--baseline_model", str(diabetes_run / "model")],
     }.get(case, [])
+    if case == "baseline-other-columns":  # a regression model: trained only for this case
+        extra = ["--baseline_model", str(request.getfixturevalue("diabetes_run") / "model")]
     if case == "no-model":
         model = tmp_path / "nowhere"
     if case == "no-prepped":

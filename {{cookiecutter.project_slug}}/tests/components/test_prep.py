@@ -578,6 +578,7 @@ def test_main_reports_user_mistakes(
     expect_user_error(code, out, *fragments)
 
 
+@pytest.mark.slow  # a subprocess with the script's own imports: seconds
 def test_the_script_run_as_azure_ml_runs_it_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     command = [sys.executable, "prep.py", "--input_data", str(tmp_path / "missing.csv"), "--prepped_data", "unused"]
     done = subprocess.run(command, cwd=COMPONENTS / "data_prep", capture_output=True, text=True, check=False)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,13 +32,6 @@ from train import (
 )
 
 from .conftest import COMPONENTS, PENGUINS, run_step, snapshot
-
-
-@pytest.fixture(scope="module")
-def prepped_penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("prepped")
-    assert run_step("data_prep", ["--input_data", str(PENGUINS), "--prepped_data", str(out)]) == 0
-    return out
 
 
 @pytest.fixture
@@ -117,6 +109,7 @@ def prepped_diabetes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "prepped"
 
 
+@pytest.mark.slow  # saves and loads an MLflow model: seconds
 @pytest.mark.parametrize(
     ("algorithm", "kind"),
     [("hist_gradient_boosting", HistGradientBoostingRegressor), ("random_forest", RandomForestRegressor)],
@@ -131,6 +124,8 @@ def test_regression_trains_a_regressor_that_saves_and_loads(
     assert set(training_metrics(pipeline, prepped)) == {"train_r2", "train_rmse"}
     save_model(pipeline, prepped, tmp_path / "model")
     rows = prepped.train[prepped.features].head(4)
+    import mlflow.pyfunc
+
     loaded = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     np.testing.assert_allclose(loaded.predict(rows), pipeline.predict(rows))
 
@@ -190,10 +185,14 @@ def test_check_output_folder_accepts_only_a_new_or_empty_folder(tmp_path: Path) 
         check_output_folder(tmp_path)
 
 
-def test_main_saves_an_mlflow_model_served_on_raw_rows(penguins_run) -> None:
+@pytest.mark.slow  # saves and loads an MLflow model: seconds
+def test_main_saves_an_mlflow_model_served_on_raw_rows(penguins_trained) -> None:
+    penguins_run = penguins_trained  # the same files, trained without tracking
     model_files = {p.name for p in penguins_run.model.iterdir()}
     assert {"MLmodel", "model.skops", "requirements.txt", "input_example.json"} <= model_files
     assert not [name for name in model_files if name.startswith(".")]  # no staging folder left behind
+    import mlflow.pyfunc
+
     model = mlflow.pyfunc.load_model(str(penguins_run.model))
     schema = model.metadata.get_input_schema()
     assert schema.input_names() == load_prepped(penguins_run.prepped).features
@@ -211,7 +210,9 @@ def test_main_saves_an_mlflow_model_served_on_raw_rows(penguins_run) -> None:
     assert f"mlflow=={version('mlflow')}" in requirements
 
 
-def test_the_signature_holds_only_the_columns_the_model_uses(tmp_path: Path, tracking: str) -> None:
+@pytest.mark.slow  # saves and loads an MLflow model: seconds
+def test_the_signature_holds_only_the_columns_the_model_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # untracked: the saved model is what this is about
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
@@ -226,14 +227,19 @@ def test_the_signature_holds_only_the_columns_the_model_uses(tmp_path: Path, tra
     assert run_step("data_prep", [*argv, str(tmp_path / "prepped")]) == 0
     argv = ["--prepped_data", str(tmp_path / "prepped"), "--n_estimators", "20", "--model_output"]
     assert run_step("train", [*argv, str(tmp_path / "model")]) == 0
+    import mlflow.pyfunc
+
     model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     assert model.metadata.get_input_schema().input_names() == ["tenure", "plan"]
     example = json.loads((tmp_path / "model" / "input_example.json").read_text())
     assert example["columns"] == ["tenure", "plan"]
 
 
+@pytest.mark.slow  # the three steps with tracking to a new MLflow store: seconds
 def test_main_logs_params_and_training_metrics(penguins_run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", penguins_run.tracking_uri)
+    import mlflow
+
     runs = mlflow.search_runs(search_all_experiments=True, filter_string="params.n_estimators = '20'")
     assert len(runs) == 1
     run = runs.iloc[0]
@@ -242,6 +248,7 @@ def test_main_logs_params_and_training_metrics(penguins_run, monkeypatch: pytest
     assert run["metrics.train_accuracy"] > 0.9
 
 
+@pytest.mark.slow  # saves an MLflow model: seconds
 def test_main_without_tracking_still_saves_and_writes_nothing_else(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prepped_penguins: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

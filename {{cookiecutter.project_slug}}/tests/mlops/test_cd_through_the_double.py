@@ -18,6 +18,8 @@ from mlops.workspace import sdk
 from tests.azure_double.fixture import WorkspaceDouble
 from tests.conftest import CliResult
 
+pytestmark = pytest.mark.slow  # the CD path through the real SDK over HTTPS: seconds each
+
 DECISION = {"promote": True, "primary_metric": "f1_macro", "value": 0.97, "threshold": 0.9, "reasons": ["ok"]}
 DEV = load_azure_settings("dev", default_root(), {})
 PROD = load_azure_settings("prod", default_root(), {})
@@ -87,7 +89,8 @@ def test_cd_serves_the_released_model_in_dev_and_prod_and_a_rerun_changes_nothin
     assert cd("submit", "--env", "dev", "--wait", "--poll", "0", "--manifest", str(manifest)).returncode == 0
     model = json.loads(manifest.read_text())["model"]
     deployment = f"{model['name']}-v{model['version']}"
-    workspace_double.script_deployment(deployment, answers=penguin_answers)
+    for version in ("1", "2"):  # dev's model, and prod's own when prod retrains
+        workspace_double.script_deployment(f"{model['name']}-v{version}", answers=penguin_answers)
 
     dev = cd("deploy", "--env", "dev", "--manifest", str(manifest))
     assert dev.returncode == 0, dev.stderr
@@ -101,12 +104,13 @@ def test_cd_serves_the_released_model_in_dev_and_prod_and_a_rerun_changes_nothin
     assert cd("promote", "--env", "prod", "--manifest", str(manifest), "--wait", "--poll", "0").returncode == 0
     prod = cd("deploy", "--env", "prod", "--manifest", str(manifest))
     assert prod.returncode == 0, prod.stderr
-    served = workspace_double.deployments[(endpoints["prod"], deployment)]["properties"]["model"]
     if REGISTRY:  # the very model that passed in dev, from the registry: nothing retrained in prod
+        served = workspace_double.deployments[(endpoints["prod"], deployment)]["properties"]["model"]
         assert served == f"azureml://registries/{REGISTRY}/models/{model['name']}/versions/{model['version']}"
         assert len(workspace_double.jobs) == 1
-    else:
-        assert served.endswith(f"/models/{model['name']}/versions/2")  # prod's own registration
+    else:  # prod's own registration (the double is one workspace, so it is version 2 there)
+        served = workspace_double.deployments[(endpoints["prod"], f"{model['name']}-v2")]["properties"]["model"]
+        assert served.endswith(f"/models/{model['name']}/versions/2")
         assert len(workspace_double.jobs) == 2
 
     mark = len(workspace_double.requests)

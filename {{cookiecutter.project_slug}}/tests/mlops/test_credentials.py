@@ -48,6 +48,7 @@ def run_a_long_job(double: WorkspaceDouble, credential, seconds: float) -> evalu
     return evaluation.read(ci, state.name)  # the first storage-scope token of the run
 
 
+@pytest.mark.slow  # through the double's HTTPS endpoints
 @pytest.mark.parametrize(
     ("seconds", "failing"),
     [(TWENTY_MINUTES, "downloading output evaluation"), (TWO_HOURS, "reading job")],
@@ -69,6 +70,7 @@ def test_a_sign_in_made_once_at_the_start_of_the_job_expires_with_its_token(
     assert "id-token: write" in message
 
 
+@pytest.mark.slow  # through the double's HTTPS endpoints
 @pytest.mark.parametrize("seconds", [TWENTY_MINUTES, TWO_HOURS])
 def test_the_ci_credential_asks_github_for_a_fresh_token_at_every_exchange(workspace_double, seconds) -> None:
     credential = credentials.for_environment(workspace_double.github_env(), **workspace_double.credential_kwargs)
@@ -80,6 +82,7 @@ def test_the_ci_credential_asks_github_for_a_fresh_token_at_every_exchange(works
     assert storage[-1]["assertion_exp"] > workspace_double.clock.now(), "the exchange used a stale assertion"
 
 
+@pytest.mark.slow  # through the double's HTTPS endpoints
 def test_a_job_without_the_id_token_permission_is_told_so(workspace_double) -> None:
     environ = {**workspace_double.github_env(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-the-job-token"}
     with pytest.raises(MlopsError, match="needs `permissions: id-token: write`"):

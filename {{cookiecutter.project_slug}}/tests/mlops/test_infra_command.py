@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, assert_user_error, copy_project, mlops
+from tests.conftest import PROJECT, CliResult, assert_user_error, copy_project
 
 FAKE_AZ = Path(__file__).with_name("fake_az.py")
 
@@ -54,7 +53,24 @@ def az(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Az:
     return fake
 
 
-def deploy(project: Path, env: str = "dev") -> subprocess.CompletedProcess:
+@pytest.fixture(autouse=True)
+def _in_process(capfd: pytest.CaptureFixture[str]) -> None:
+    """The CLI runs in this process, on the copied project (its root is a parameter); az's own output is captured
+    at the file descriptors, as a terminal would show it."""
+    global _capture
+    _capture = capfd
+
+
+def mlops(project: Path, *args: str) -> CliResult:
+    """`python -m mlops ARGS` on ``project``, in this process: the fake az on PATH is still a real subprocess."""
+    from mlops import cli
+
+    code = cli.main(list(args), root=project)
+    captured = _capture.readouterr()
+    return CliResult(code, captured.out, captured.err)
+
+
+def deploy(project: Path, env: str = "dev") -> CliResult:
     return mlops(project, "infra", "deploy", "--env", env)
 
 

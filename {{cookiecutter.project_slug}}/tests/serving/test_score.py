@@ -10,13 +10,14 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
-import mlflow.pyfunc
 import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import load_diabetes
 
 from .conftest import PENGUINS, PROJECT
+
+pytestmark = pytest.mark.slow  # models trained by the steps, loaded by MLflow and the scoring script: seconds
 
 ROWS = pd.read_csv(PENGUINS)
 FEATURES = ROWS.drop(columns="species")
@@ -48,6 +49,8 @@ def test_init_reads_the_signature_and_the_categories_of_training(penguins_scorer
 
 def test_run_predicts_what_the_model_predicts(penguins_scorer, penguins_model: Path) -> None:
     rows = FEATURES.head(20)  # the fourth row has gaps: optional columns take null
+    import mlflow.pyfunc  # here: this module is collected in the fast runs too
+
     expected = mlflow.pyfunc.load_model(str(penguins_model)).predict(rows)
     assert penguins_scorer.run(body(rows)) == {"predictions": list(expected)}
     assert set(expected) <= set(ROWS["species"])

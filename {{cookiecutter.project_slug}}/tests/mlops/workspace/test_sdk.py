@@ -21,6 +21,8 @@ from mlops.settings import default_root, load_azure_settings, load_pipeline_sett
 from mlops.workspace import Action, JobStatus, sdk
 from tests.azure_double.fixture import WorkspaceDouble
 
+pytestmark = pytest.mark.slow  # the adapter's contract, through the real SDK over HTTPS: seconds each
+
 DECISION = {"promote": True, "primary_metric": "f1_macro", "value": 0.97, "threshold": 0.9, "reasons": ["ok"]}
 METRICS = {"accuracy": 0.98, "f1_macro": 0.97}
 
