@@ -78,6 +78,7 @@ def data_prep_component() -> Command:
                 description="train.csv, test.csv, preprocessor.joblib, schema.json and summary.json.",
             )
         },
-        # Anonymous (no name): Azure ML names it by content, so an unchanged environment is never rebuilt.
+        # The steps' one environment, as the YAML components declare it. `mlops register` and `submit` replace it with
+        # the registered environment, versioned by content (mlops/assets.py): that is what Azure ML runs.
         environment=Environment(image=spec.image, conda_file=spec.conda_file),
     )

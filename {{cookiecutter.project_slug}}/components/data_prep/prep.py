@@ -44,7 +44,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 logger = logging.getLogger("data_prep")
 
 TASKS = ("classification", "regression", "auto")
-TEST_SIZE_RANGE = (0.05, 0.5)  # the component's min and max; the local runner does not enforce them, so we do
+TEST_SIZE_RANGE = (0.05, 0.5)  # the component's min and max, checked here too: the script also runs on its own
 MAX_CLASSES_RANGE = (2, 1000)
 NUMERIC_SHARE = 0.8  # a text column with at least this share of numbers is a numeric column with typos
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}  # by name: ';' and '|' mean things to a shell

@@ -54,7 +54,7 @@ TASKS = ("classification", "regression")
 ALGORITHMS = ("hist_gradient_boosting", "random_forest")
 CLASS_WEIGHTS = ("balanced", "none")
 SCHEMA_KEYS = ("target_column", "task", "numeric_columns", "categorical_columns", "classes")
-N_ESTIMATORS_RANGE = (10, 2000)  # the component's min and max; the local runner does not enforce them, so we do
+N_ESTIMATORS_RANGE = (10, 2000)  # the component's min and max, checked here too: the script also runs on its own
 MAX_DEPTH_RANGE = (1, 100)
 # Below this many rows a fit takes well under a second on one thread, and starting threads costs more than they save.
 ONE_THREAD_ROWS = 20_000
