@@ -549,7 +549,9 @@ def main(
     """The CLI. ``root`` is the project (default: the one this package belongs to); ``connect`` replaces the SDK's
     workspace, for tests."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # it announces every database migration at INFO
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # "experimental class" notices
     if not args.verbose:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
+import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -40,6 +43,12 @@ from mlops.workspace.interface import (
     JobStatus,
 )
 
+# Importing azure.ai.ml sets its logger to INFO with a handler of its own on stderr, so each operation narrates itself
+# ("Check: endpoint ... exists", colour codes while it waits) between our progress lines. Its warnings still show;
+# `mlops --verbose` (the root logger at INFO) shows the rest.
+logging.getLogger("azure.ai.ml").setLevel(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
+
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 ML_SCOPE = "https://ml.azure.com/.default"  # what an endpoint with Microsoft Entra token auth accepts
 
 T = TypeVar("T")
@@ -123,10 +132,24 @@ def _plain(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def _quietly(poller: Any) -> Any:
-    """Wait for a long-running operation; the SDK's own polling prints dots on stdout, which must not reach ours."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return poller.result()
+@contextlib.contextmanager
+def _sdk_output() -> Iterator[None]:
+    """The SDK prints as it works: a colour reset and blank lines after each upload, dots while it waits. Drop
+    those; anything with words in it still reaches stderr."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            yield
+    finally:
+        for line in ANSI_CODE.sub("", captured.getvalue()).splitlines():
+            if line.strip(" .\t"):
+                print(line, file=sys.stderr)
+
+
+def _quietly(begin: Callable[[], Any]) -> Any:
+    """Start a long-running operation and wait for it, without the SDK's running commentary."""
+    with _sdk_output():
+        return begin().result()
 
 
 def _first_line(error: Exception) -> str:
@@ -163,7 +186,8 @@ class AzureWorkspace:
         """Run one SDK operation; its errors become MlopsError, and a 403 is retried while roles propagate."""
         while True:
             try:
-                return operation()
+                with _sdk_output():
+                    return operation()
             except (AzureError, MlException) as error:
                 translated = translate(error, self.settings, doing)
             if not isinstance(translated, PermissionDenied) or self._settle_by is None:
@@ -340,7 +364,8 @@ class AzureWorkspace:
 
         endpoint = ManagedOnlineEndpoint(name=name, auth_mode="aad_token", description="Served by mlops deploy")
         self._call(
-            f"creating endpoint {name}", lambda: _quietly(self.client.online_endpoints.begin_create_or_update(endpoint))
+            f"creating endpoint {name}",
+            lambda: _quietly(lambda: self.client.online_endpoints.begin_create_or_update(endpoint)),
         )
         created = self.endpoint(name)
         if created is None:
@@ -361,13 +386,13 @@ class AzureWorkspace:
             tags=dict(spec.tags),
         )
         doing = f"creating deployment {spec.name} in {spec.endpoint}"
-        # The scoring script is checked by serving/'s own tests; the SDK's check would import it here.
-        poller = self._call(
-            doing,
-            lambda: self.client.online_deployments.begin_create_or_update(deployment, skip_script_validation=True),
-        )
+
+        def begin() -> Any:  # a request Azure ML refuses is translated by _call; an operation that fails, below
+            # The scoring script is checked by serving/'s own tests; the SDK's check would import it here.
+            return self.client.online_deployments.begin_create_or_update(deployment, skip_script_validation=True)
+
         try:
-            _quietly(poller)
+            _quietly(lambda: self._call(doing, begin))
         except HttpResponseError as error:  # the long-running operation ended Failed: a failed rollout, not a typo
             raise DeploymentFailed(f"{doing}: Azure ML reports it failed: {_first_line(error)}") from None
         except (AzureError, MlException) as error:
@@ -385,20 +410,22 @@ class AzureWorkspace:
             found = self.client.online_endpoints.get(endpoint)
             found.traffic = dict(traffic)
             found.mirror_traffic = dict(mirror)
-            _quietly(self.client.online_endpoints.begin_create_or_update(found))
+            _quietly(lambda: self.client.online_endpoints.begin_create_or_update(found))
 
         self._call(f"setting the traffic of endpoint {endpoint}", update)
 
     def delete_deployment(self, endpoint: str, deployment: str) -> None:
         self._call(
             f"deleting deployment {deployment} of {endpoint}",
-            lambda: _quietly(self.client.online_deployments.begin_delete(name=deployment, endpoint_name=endpoint)),
+            lambda: _quietly(
+                lambda: self.client.online_deployments.begin_delete(name=deployment, endpoint_name=endpoint)
+            ),
         )
 
     def delete_endpoint(self, name: str) -> None:
         def delete() -> None:
             with contextlib.suppress(ResourceNotFoundError):
-                _quietly(self.client.online_endpoints.begin_delete(name=name))
+                _quietly(lambda: self.client.online_endpoints.begin_delete(name=name))
 
         self._call(f"deleting endpoint {name}", delete)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import pytest
 
@@ -57,12 +58,13 @@ def submitted(adapter, workspace_double: WorkspaceDouble):
     return state, workspace_double.jobs[state.name]
 
 
-def test_registering_uploads_once_and_a_lookup_finds_every_asset(adapter, workspace_double) -> None:
+def test_registering_uploads_once_and_a_lookup_finds_every_asset(adapter, workspace_double, capsys) -> None:
     released = assets(adapter)
     assert not any(adapter.exists(asset) for asset in released.all())
     assert [adapter.register(asset) for asset in released.all()] == [Action.REGISTERED] * 5
     assert all(adapter.exists(asset) for asset in released.all())
     assert workspace_double.bytes_uploaded() > 0
+    assert capsys.readouterr() == ("", "")  # not the colour reset and blank lines the SDK prints after each upload
     for step, asset in released.components.items():
         fetched = adapter.component(asset)
         assert (fetched.name, fetched.version) == (asset.versioned.name, asset.versioned.version), step
@@ -283,8 +285,30 @@ def registered_model(adapter, workspace_double, name: str = "churn") -> str:
     return evaluation.register_model(adapter, name, state.name, evaluation.read(adapter, state.name), {})
 
 
-def test_an_endpoint_deployment_traffic_and_its_deletion(adapter, workspace_double) -> None:
+class Narration(logging.Handler):
+    """What reaches the SDK logger's own stderr handler (it does not propagate to the root logger, so caplog misses
+    it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def narration():
+    handler = Narration()
+    logging.getLogger("azure.ai.ml").addHandler(handler)
+    yield handler
+    logging.getLogger("azure.ai.ml").removeHandler(handler)
+
+
+def test_an_endpoint_deployment_traffic_and_its_deletion(adapter, workspace_double, narration, capsys) -> None:
     version = registered_model(adapter, workspace_double)
+    capsys.readouterr()
+    narration.lines.clear()
     assert adapter.endpoint("ep-test-dev") is None
     created = adapter.create_endpoint("ep-test-dev")
     assert created.scoring_uri.endswith("/endpoints/ep-test-dev/score")
@@ -307,6 +331,9 @@ def test_an_endpoint_deployment_traffic_and_its_deletion(adapter, workspace_doub
         adapter.delete_deployment("ep-test-dev", "churn-v1")
     adapter.delete_endpoint("ep-test-dev")
     assert adapter.endpoint("ep-test-dev") is None
+    # The SDK narrates its operations ("Check: endpoint ... exists"), prints a colour reset after each upload and dots
+    # as it polls: none of it between our lines.
+    assert (narration.lines, *capsys.readouterr()) == ([], "", "")
 
 
 def test_a_deployment_azure_ml_fails_is_a_failed_rollout_not_a_crash(adapter, workspace_double) -> None:
