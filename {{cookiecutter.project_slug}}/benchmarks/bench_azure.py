@@ -5,7 +5,7 @@
                   no change, against the workspace TEST DOUBLE of tests/azure_double (loopback HTTPS, the real SDK)
   rollouts        `mlops deploy` against the same double: a first deploy (endpoint, deployment, smoke tests), the
                   same model again (nothing to do), and a new model rolled out over it with prod's traffic steps;
-                  requests, writes, seconds of our own work, and the seconds the rollout waits between steps as
+                  requests, writes, bytes uploaded, seconds of our own work, and the seconds it waits between steps as
                   configured (counted, not slept)
 
 Run with `python benchmarks/bench_azure.py` from the project root.
@@ -65,7 +65,7 @@ def deploys() -> list[tuple[str, int, int, int]]:
         double.stop()
 
 
-def rollouts() -> list[tuple[str, int, int, float, float]]:
+def rollouts() -> list[tuple[str, int, int, int, float, float]]:
     """Deploys through `mlops deploy`'s own function, on the settings of config/environments.toml."""
     from mlops import cli
     from mlops.commands import deploy
@@ -123,11 +123,11 @@ def rollouts() -> list[tuple[str, int, int, float, float]]:
         ]:
             waits: list[float] = []
             ref = deploy.model_to_deploy(azure, None, f"{model['name']}:{model['version']}", dry_run=False)
-            mark, start = len(double.requests), time.perf_counter()
+            mark, uploaded, start = len(double.requests), double.bytes_uploaded(), time.perf_counter()
             deploy.deploy(pipeline, azure, workspace, ref, check, sleep=waits.append)
             seconds = time.perf_counter() - start
-            requests = double.requests[mark:]
-            rows.append((label, len(requests), sum(r.is_write for r in requests), seconds, sum(waits)))
+            requests, uploaded = double.requests[mark:], double.bytes_uploaded() - uploaded
+            rows.append((label, len(requests), sum(r.is_write for r in requests), uploaded, seconds, sum(waits)))
         return rows
     finally:
         double.stop()
@@ -139,9 +139,10 @@ def main() -> int:
     print(f"\n{'register':<18} {'requests':>8} {'writes':>7} {'bytes uploaded':>15}")
     for label, requests, writes, uploaded in deploys():
         print(f"{label:<18} {requests:>8} {writes:>7} {uploaded:>15}")
-    print(f"\n{'deploy (prod settings)':<24} {'requests':>8} {'writes':>7} {'our time':>9} {'configured waits':>17}")
-    for label, requests, writes, seconds, waited in rollouts():
-        print(f"{label:<24} {requests:>8} {writes:>7} {seconds:>7.2f} s {waited:>15.0f} s")
+    header = f"{'deploy (prod settings)':<24} {'requests':>8} {'writes':>7} {'bytes uploaded':>15} {'our time':>9}"
+    print(f"\n{header} {'configured waits':>17}")
+    for label, requests, writes, uploaded, seconds, waited in rollouts():
+        print(f"{label:<24} {requests:>8} {writes:>7} {uploaded:>15} {seconds:>7.2f} s {waited:>15.0f} s")
     return 0
 
 
