@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-import matplotlib
 import mlflow
 import numpy as np
 import pandas as pd
@@ -52,7 +51,8 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-matplotlib.use("Agg")  # no display on a compute cluster or in CI
+# Plots are drawn on Figure objects, without pyplot: they need no display backend (a compute cluster has no display),
+# and importing this module in a notebook leaves its inline plots on.
 
 logger = logging.getLogger("evaluate")
 
