@@ -51,7 +51,9 @@ from threadpoolctl import threadpool_limits
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-# MLflow and Matplotlib are imported where they are used: the argument and data checks answer in a moment.
+# MLflow and Matplotlib are imported where they are used: the argument and data checks answer in a moment. Plots are
+# drawn on Figure objects, without pyplot: they need no display backend (a compute cluster has no display), and
+# importing this module in a notebook leaves its inline plots on.
 
 logger = logging.getLogger("evaluate")
 
