@@ -153,8 +153,11 @@ class Context:
     root: Path
     connect: Callable[[AzureSettings], Workspace] | None = None  # tests pass an in-memory fake; None: the SDK
 
-    def workspace(self, azure: AzureSettings, dry_run: bool) -> Workspace:
-        """The dry-run workspace for --dry-run (no credentials, no network); else the environment's workspace."""
+    def workspace(self, azure: AzureSettings, dry_run: bool, roles_from: tuple[str, ...] = ()) -> Workspace:
+        """The dry-run workspace for --dry-run (no credentials, no network); else the environment's workspace.
+
+        Its permission errors are retried for a while after infra/ was deployed to its environment, or to any of
+        ``roles_from`` (environments whose infra/ grants roles this connection uses)."""
         if dry_run:
             from mlops.workspace.dry_run import DryRunWorkspace
 
@@ -165,7 +168,8 @@ class Context:
         from mlops.commands.infra import permissions_settle_by
         from mlops.workspace import sdk
 
-        settle_by = permissions_settle_by(self.root, azure.environment)  # right after infra/ assigned roles
+        windows = [permissions_settle_by(self.root, env) for env in (azure.environment, *roles_from)]
+        settle_by = max((window for window in windows if window is not None), default=None)
         return sdk.connect(azure, permissions_settle_by=settle_by, progress=_progress)
 
     def settings(self, environment: str):
@@ -369,7 +373,9 @@ def command_promote(args: argparse.Namespace, context: Context) -> int:
     workspace = context.workspace(azure, args.dry_run)
     dev = None
     if azure.ml_registry:
-        dev = context.workspace(load_azure_settings(args.from_env, context.root), args.dry_run)
+        # The model is shared from dev's workspace into the registry, with the role prod's infra/ grants on it
+        # (AzureML Registry User), maybe minutes ago in this same CD stage.
+        dev = context.workspace(load_azure_settings(args.from_env, context.root), args.dry_run, roles_from=(args.env,))
     from mlops.commands.promote import promote
 
     _stop_on_sigterm()

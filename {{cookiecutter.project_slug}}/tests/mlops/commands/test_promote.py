@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import pytest
+
 from mlops.settings import default_root, load_azure_settings
+from tests.conftest import copy_project
 from tests.mlops.commands.test_submit import evaluation
 
 PROD = load_azure_settings("prod", default_root(), {})
@@ -95,3 +99,35 @@ def test_the_whole_cd_path_rehearses_offline(azure, tmp_path: Path) -> None:
     refused = azure.run("promote", "--env", "prod", "--manifest", str(manifest))
     assert refused.returncode == 2
     assert "was written by a dry run" in refused.stderr
+
+
+def test_the_share_is_retried_while_the_role_prods_infra_just_granted_takes_effect(
+    azure, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """With a registry, prod's CD stage deploys infra/ (which grants AzureML Registry User on the registry), then
+    shares the model through dev's workspace: that connection retries 403s for prod's window, not only dev's."""
+    from mlops import cli
+    from mlops.commands.infra import ROLE_PROPAGATION, Deployment, record_deployment
+    from mlops.workspace import sdk
+
+    project = copy_project(tmp_path / "project")
+    config = project / "config" / "environments.toml"
+    if not PROD.ml_registry:  # the answer this project was generated with: give prod a registry here
+        config.write_text(config.read_text().replace("[prod]\n", '[prod]\nml_registry = "mlr-test"\n', 1))
+    windows: dict[str, float | None] = {}
+
+    def connect(settings, permissions_settle_by=None, **_):
+        windows[settings.environment] = permissions_settle_by
+        return azure.fake.connect(settings)
+
+    monkeypatch.setattr(sdk, "connect", connect)
+    azure.fake.connect(load_azure_settings("dev", project, {})).script_job(["Completed"], outputs=evaluation())
+    manifest = str(tmp_path / "manifest.json")
+    assert cli.main(["submit", "--env", "dev", "--wait", "--poll", "0", "--manifest", manifest], root=project) == 0
+    assert windows == {"dev": None}  # no infra/ deployed from this checkout: a 403 is an error at once
+
+    deployed_at = time.time()
+    record_deployment(project, Deployment("infra-prod", "rg-prod", ()), "prod", now=deployed_at)
+    assert cli.main(["promote", "--env", "prod", "--manifest", manifest, "--wait", "--poll", "0"], root=project) == 0
+    assert "model shared to the registry" in capsys.readouterr().out
+    assert windows == {"dev": deployed_at + ROLE_PROPAGATION, "prod": deployed_at + ROLE_PROPAGATION}
