@@ -428,12 +428,13 @@ def command_deploy(args: argparse.Namespace, context: Context) -> int:
         for event in rollout.events:
             print(f"  {event}")
         return OK
-    print(
-        {
-            "unchanged": f"{rollout.deployment} already serves all of endpoint {rollout.endpoint}: nothing changed",
-            "deleted": f"{rollout.deployment} passed its smoke test; endpoint {rollout.endpoint} deleted as configured",
-        }.get(rollout.outcome, f"{rollout.deployment} ({model.uri}) now serves all of endpoint {rollout.endpoint}")
-    )
+    deployment, endpoint = rollout.deployment, rollout.endpoint
+    said = {
+        deploy.Outcome.UNCHANGED: f"{deployment} already serves all of endpoint {endpoint}: nothing changed",
+        deploy.Outcome.DELETED: f"{deployment} passed its smoke test; endpoint {endpoint} deleted as configured",
+        deploy.Outcome.DEPLOYED: f"{deployment} ({model.uri}) now serves all of endpoint {endpoint}",
+    }
+    print(said[rollout.outcome])
     return OK
 
 
@@ -465,12 +466,12 @@ def command_infra(args: argparse.Namespace, context: Context) -> int:
     for command in outcome.commands if args.dry_run else ():
         print(shlex.join(command))
     where = f"{outcome.deployment.resource_group} (deployment {outcome.deployment.name})"
-    print(
-        {
-            "unchanged": f"infra/ unchanged since its last successful deployment to {where}: nothing to deploy",
-            "deployed": f"infra/ deployed to {where}",
-        }.get(outcome.action, f"would deploy infra/ to {where} unless that deployment already succeeded")
-    )
+    said = {
+        infra.Change.UNCHANGED: f"infra/ unchanged since its last successful deployment to {where}: nothing to deploy",
+        infra.Change.DEPLOYED: f"infra/ deployed to {where}",
+        infra.Change.PLANNED: f"would deploy infra/ to {where} unless that deployment already succeeded",
+    }
+    print(said[outcome.change])
     return OK
 
 

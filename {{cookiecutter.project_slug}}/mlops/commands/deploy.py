@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from mlops import manifest, naming
@@ -43,12 +44,18 @@ class ModelRef:
     origin: str  # where it was found, for people: "the workspace" or "registry NAME"
 
 
+class Outcome(Enum):
+    DEPLOYED = "deployed"  # the new model serves all of the endpoint's traffic
+    UNCHANGED = "unchanged"  # it already did: nothing was touched
+    DELETED = "deleted"  # it passed its smoke test, then the endpoint was deleted (delete_after_smoke)
+
+
 @dataclass
 class Rollout:
     endpoint: str
     deployment: str
     model: ModelRef
-    outcome: str = "deployed"  # "deployed", "unchanged" (already serving it), "deleted" (delete_after_smoke)
+    outcome: Outcome = Outcome.DEPLOYED
     events: list[str] = field(default_factory=list)
 
 
@@ -123,7 +130,7 @@ def deploy(
         state = workspace.create_endpoint(settings.name)
     existing = state.deployments.get(name)
     if existing is not None and existing.ready and state.traffic == {name: 100} and not state.mirror:
-        rollout.outcome = "unchanged"
+        rollout.outcome = Outcome.UNCHANGED
         event(f"{name} already serves all of {settings.name}'s traffic: nothing to do")
         return rollout
     previous = {deployment: percent for deployment, percent in state.traffic.items() if deployment != name}
@@ -176,7 +183,7 @@ def deploy(
     if settings.delete_after_smoke:
         event(f"deleting endpoint {settings.name}: delete_after_smoke is set (an idle endpoint still costs)")
         workspace.delete_endpoint(settings.name)
-        rollout.outcome = "deleted"
+        rollout.outcome = Outcome.DELETED
         return rollout
 
     if previous and settings.mirror_percent:

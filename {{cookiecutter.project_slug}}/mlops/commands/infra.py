@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from mlops.errors import MlopsError
@@ -77,10 +78,16 @@ def what_if(azure: AzureSettings, root: Path, environ: Mapping[str, str], dry_ru
     return command
 
 
+class Change(Enum):
+    UNCHANGED = "unchanged"  # this content's deployment already succeeded: nothing run
+    DEPLOYED = "deployed"
+    PLANNED = "would deploy unless unchanged"  # dry run: nothing looked up
+
+
 @dataclass(frozen=True)
 class Outcome:
     deployment: Deployment
-    action: str  # "unchanged" | "deployed" | "would deploy unless unchanged"
+    change: Change
     commands: tuple[tuple[str, ...], ...]  # what was (or, for a dry run, would be) run
 
 
@@ -89,10 +96,10 @@ def deploy(azure: AzureSettings, root: Path, environ: Mapping[str, str], dry_run
     show = planned.command("show", "--query", "properties.provisioningState", "--output", "tsv")
     create = planned.command("create", *planned.arguments, "--output", "none")
     if dry_run:
-        return Outcome(planned, "would deploy unless unchanged", (tuple(show), tuple(create)))
+        return Outcome(planned, Change.PLANNED, (tuple(show), tuple(create)))
     found = _az(show, root, capture=True)
     if found.returncode == 0 and found.stdout.strip() == "Succeeded":
-        return Outcome(planned, "unchanged", (tuple(show),))
+        return Outcome(planned, Change.UNCHANGED, (tuple(show),))
     if found.returncode != 0 and NOT_FOUND not in found.stderr:
         raise MlopsError(
             f"looking up deployment {planned.name} in {planned.resource_group}: {_last_line(found.stderr)}"
@@ -105,7 +112,7 @@ def deploy(azure: AzureSettings, root: Path, environ: Mapping[str, str], dry_run
             f"(details: az deployment operation group list -g {planned.resource_group} -n {planned.name})"
         )
     record_deployment(root, planned, azure.environment)
-    return Outcome(planned, "deployed", (tuple(show), tuple(create)))
+    return Outcome(planned, Change.DEPLOYED, (tuple(show), tuple(create)))
 
 
 def _state_file(root: Path, environment: str) -> Path:

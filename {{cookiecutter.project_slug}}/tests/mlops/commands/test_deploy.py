@@ -69,14 +69,14 @@ def test_the_first_deployment_is_smoke_tested_alone_then_takes_all_traffic(fake)
     assert (spec.instance_type, spec.instance_count) == (DEV.endpoint.instance_type, DEV.endpoint.instance_count)
     assert spec.code == PIPELINE.root / "serving"
     assert spec.environment.startswith("azureml:serving:")
-    assert rollout.outcome == "deployed"
+    assert rollout.outcome is deploy.Outcome.DEPLOYED
 
 
 def test_the_same_model_again_changes_nothing(fake) -> None:
     run(fake, "1", Smoke())
     writes = list(fake.writes)
     again = run(fake, "1", Smoke())
-    assert again.outcome == "unchanged"
+    assert again.outcome is deploy.Outcome.UNCHANGED
     assert fake.writes == writes
 
 
@@ -145,7 +145,7 @@ def test_a_failed_deployment_is_deleted_and_traffic_stays(fake) -> None:
 
 def test_delete_after_smoke_removes_the_endpoint(fake) -> None:
     rollout = run(fake, "1", Smoke(), delete_after_smoke=True)
-    assert rollout.outcome == "deleted"
+    assert rollout.outcome is deploy.Outcome.DELETED
     assert DEV.endpoint.name not in fake.endpoints
 
 
