@@ -187,11 +187,26 @@ class Console:
     def step(self, name: str, event: str, result) -> None:
         if event == "started":
             print(f"  ▶ {name}", file=sys.stderr, flush=True)
+        elif event == "running":  # a long step: how long so far, and the last line it logged
+            print(f"  … {name:<12} {result.seconds:6.0f} s  {last_line(result.log)}", file=sys.stderr, flush=True)
         elif result.cached_from:
             print(f"  ↺ {name:<12} reused from run {result.cached_from}", file=sys.stderr, flush=True)
         else:
             mark = "✓" if result.ok else "✗"
             print(f"  {mark} {name:<12} {result.seconds:6.1f} s", file=sys.stderr, flush=True)
+
+
+def last_line(log: Path, width: int = 100) -> str:
+    """The last line a running step logged (its command line does not count), cut to ``width`` characters."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4096))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    line = lines[-1] if lines and not lines[-1].startswith("$ ") else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def tail(path: Path, lines: int = 25) -> str:

@@ -57,6 +57,9 @@ def fill_command(step: Step, inputs: Mapping[str, str], outputs: Mapping[str, st
     return PLACEHOLDER.sub(value, OPTIONAL_PART.sub(optional, step.component.command)).strip()
 
 
+LOG_FILE = "log.txt"  # in the step's folder: the command line, then everything it printed
+
+
 @dataclass(frozen=True)
 class StepResult:
     name: str
@@ -129,7 +132,7 @@ def execute(
 
     # Literals as Azure ML puts them on the command line: the SDK sends each as str(value) (True, 0.5, 3).
     command = fill_command(step, {k: str(v) for k, v in inputs.items()}, {k: str(v) for k, v in staged.items()})
-    log = folder / "log.txt"
+    log = folder / LOG_FILE
     # The project's interpreter comes first on PATH, so `python` in a command is the one with the dependencies.
     path = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.environ.get("PATH", ""))])
     full_env = {**os.environ, **env, **step.environment_variables, "PATH": path}

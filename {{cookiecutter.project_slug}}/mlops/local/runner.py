@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops.local.cache import Cache, step_key
-from mlops.local.executor import Processes, StepResult, execute
+from mlops.local.executor import LOG_FILE, Processes, StepResult, execute
 from mlops.local.plan import Plan, Upstream
 
-Progress = Callable[[str, str, StepResult | None], None]  # (step, "started" | "finished", result)
+# (step, event, result): "started" (no result), "running" (every HEARTBEAT seconds while it runs: a result with its
+# time so far and its log, so a long step never looks stuck), "finished" (its result).
+Progress = Callable[[str, str, StepResult | None], None]
+HEARTBEAT = 10.0  # seconds
 
 
 @dataclass
@@ -51,6 +54,7 @@ def run_plan(
     force: bool = False,
     max_workers: int | None = None,
     progress: Progress = lambda step, event, result: None,
+    heartbeat: float = HEARTBEAT,
 ) -> RunResult:
     folder = runs_dir / run_id
     folder.mkdir(parents=True)
@@ -60,6 +64,7 @@ def run_plan(
     sorter = graphlib.TopologicalSorter(plan.dependencies())
     sorter.prepare()
     running: dict[Future, tuple[str, str]] = {}
+    started: dict[str, float] = {}
     failed = False
 
     def resolved_inputs(name: str) -> dict[str, object]:
@@ -87,12 +92,17 @@ def run_plan(
                         sorter.done(name)
                         continue
                     progress(name, "started", None)
+                    started[name] = time.perf_counter()
                     running[pool.submit(execute, step, inputs, folder / name, env, processes)] = (name, key)
                 if not running:
                     if failed or not sorter.is_active():
                         break
                     continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(running, timeout=heartbeat, return_when=FIRST_COMPLETED)
+                if not finished:
+                    for name, _key in running.values():
+                        so_far = time.perf_counter() - started[name]
+                        progress(name, "running", StepResult(name, True, so_far, folder / name / LOG_FILE, {}))
                 for future in finished:
                     name, key = running.pop(future)
                     step_result = future.result()

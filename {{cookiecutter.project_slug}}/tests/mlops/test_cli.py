@@ -192,3 +192,21 @@ def test_a_missing_module_is_explained_with_the_failure(project: Path) -> None:
         "(azureml:AzureML-acpt-pytorch-2.2-cuda12.1@latest), and 'not_installed_here_xyz' is not installed here: add "
         "the package that provides it to pyproject.toml's dependencies and run `make setup`"
     ) in result.stderr
+
+
+def test_a_long_step_shows_its_time_so_far_and_the_last_line_it_logged(tmp_path: Path, capsys) -> None:
+    from mlops.cli import Console
+    from mlops.local.executor import StepResult
+
+    log = tmp_path / "log.txt"
+    log.write_text("$ python train.py --n_estimators 200\n\n")
+    Console().step("train", "running", StepResult("train", True, 9.6, log, {}))
+    assert capsys.readouterr().err.split() == ["…", "train", "10", "s"]  # not the command line
+    log.write_text("$ python train.py\n\nfitting: 10 s so far\rfitting: 20 s so far\n" + "x" * 300)
+    Console().step("train", "running", StepResult("train", True, 21.4, log, {}))
+    shown = capsys.readouterr().err
+    assert shown.split()[:4] == ["…", "train", "21", "s"]
+    assert shown.rstrip().endswith("x" * 99 + "…")  # a long line is cut
+    log.write_text("$ python train.py\n\nfitting: 10 s so far\rfitting: 20 s so far\n")
+    Console().step("train", "running", StepResult("train", True, 21.4, log, {}))
+    assert capsys.readouterr().err.rstrip().endswith("21 s  fitting: 20 s so far")  # the last of \r-updated lines

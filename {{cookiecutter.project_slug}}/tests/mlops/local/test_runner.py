@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlops.cli import last_line
 from mlops.local.plan import build_plan
 from mlops.local.runner import run_plan
 from tests.mlops.local.conftest import PIPELINES, spec_of
@@ -25,6 +26,20 @@ def test_diamond_runs_with_independent_steps_in_parallel(diamond_spec, tmp_path:
     assert right[0] < left[1], "left and right did not overlap"
     assert events[0] == ("start", "started")
     assert events[-1] == ("join", "finished")
+
+
+def test_a_long_step_is_reported_while_it_runs_with_its_log(diamond_spec, tmp_path: Path) -> None:
+    """Every heartbeat, each running step is reported with its time so far and its log (the CLI prints its last
+    line), so a long step never looks stuck."""
+    plan = build_plan(diamond_spec, PIPELINES, {"delay": "0.5"})
+    events = []
+    run_plan(plan, tmp_path, "r1", {}, max_workers=2, heartbeat=0.1, progress=lambda *event: events.append(event))
+    running = [(step, result) for step, event, result in events if event == "running"]
+    assert {step for step, _ in running} == {"left", "right"}
+    left = [result for step, result in running if step == "left"]
+    assert len(left) >= 2
+    assert left[-1].seconds > left[0].seconds
+    assert last_line(left[-1].log) == "waiting 0.5 s"
 
 
 def test_unchanged_steps_are_reused_and_force_reruns_them(diamond, tmp_path: Path) -> None:
