@@ -211,7 +211,6 @@ def test_github_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> N
         "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
         ".venv/bin/python -m mlops deploy --env prod --manifest release/manifest.json",
-        ".venv/bin/python -m mlops schedule --env prod",
     ]
     (upload,) = [s for s in dev["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     (download,) = [s for s in prod["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
@@ -358,7 +357,6 @@ def test_ado_cd_trains_in_dev_then_promotes_to_prod(baked: BakedProject) -> None
         "make infra-deploy ENV=prod",
         ".venv/bin/python -m mlops promote --env prod --manifest release/manifest.json --wait",
         ".venv/bin/python -m mlops deploy --env prod --manifest release/manifest.json",
-        ".venv/bin/python -m mlops schedule --env prod",
     ]
     # Every mlops step signs in with a fresh OIDC token per exchange (AzurePipelinesCredential): it needs the token.
     for step in [*dev_steps, *prod_steps]:

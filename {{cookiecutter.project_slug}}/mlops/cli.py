@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--manifest", type=Path, required=True, help="the release manifest of the dev run")
     promote.add_argument("--from-env", default="dev", help="where the manifest's model lives (default dev)")
     add_wait(promote)
-    azure_command("schedule", "create or update the recurring retraining schedule")
+    azure_command("schedule", "retrain on a cron schedule on a file your data pipeline refreshes (retraining_data)")
     deploy = azure_command("deploy", "serve a model on ENV's online endpoint: new deployment, smoke test, then traffic")
     chosen = deploy.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--manifest", type=Path, help="deploy the model this release manifest gives ENV")
@@ -462,6 +462,7 @@ def command_schedule(args: argparse.Namespace, context: Context) -> int:
     _print_registrations(scheduled.registrations)
     verb = "Would schedule" if args.dry_run else "Schedule"
     print(f"{verb} {scheduled.name} in {azure.workspace}: '{scheduled.cron}' (UTC)")
+    print(f"each run trains and evaluates on {azure.retraining_data} as it is then; it registers and deploys nothing")
     return OK
 
 

@@ -116,6 +116,7 @@ class AzureSettings:
     experiment: str
     data_asset: str
     retraining_schedule: str | None
+    retraining_data: str | None  # a datastore path a scheduled run reads afresh (its data pipeline refreshes it)
     ml_registry: str | None  # set when models move to prod through an Azure ML registry
     storage_account: str | None = None  # the workspace's default storage, named in permission errors
     endpoint: EndpointSettings | None = None  # None: this environment serves no model
@@ -130,6 +131,7 @@ class AzureSettings:
 
 
 SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+DATASTORE_PATH = "azureml://datastores/"
 REQUIRED = ("resource_group", "workspace", "location", "compute_cluster", "experiment", "data_asset")
 
 
@@ -153,6 +155,12 @@ def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str]
     schedule = table.get("retraining_schedule") or None
     if schedule is not None and len(schedule.split()) != 5:
         raise MlopsError(f"{path} [{environment}] retraining_schedule '{schedule}' is not a 5-field cron expression")
+    retraining_data = table.get("retraining_data") or None
+    if retraining_data is not None and not str(retraining_data).startswith(DATASTORE_PATH):
+        raise MlopsError(
+            f"{path} [{environment}] retraining_data '{retraining_data}' is not a datastore path: "
+            f"write it as {DATASTORE_PATH}<datastore>/paths/<folder>/<file>.csv"
+        )
     return AzureSettings(
         environment=environment,
         subscription_id=subscription,
@@ -164,6 +172,7 @@ def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str]
         experiment=table["experiment"],
         data_asset=table["data_asset"],
         retraining_schedule=schedule,
+        retraining_data=retraining_data,
         ml_registry=table.get("ml_registry"),
         storage_account=table.get("storage_account"),
         endpoint=_endpoint(table, f"{path} [{environment}.endpoint]"),

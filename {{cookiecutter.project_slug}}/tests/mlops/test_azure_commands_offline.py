@@ -80,18 +80,13 @@ def test_submit_dry_run_shows_the_job_by_name_and_version(offline) -> None:
     assert re.search(r"input_data=azureml:[\w-]+-training-data:[0-9a-f]{16}", result.stdout)
 
 
-def test_schedule_dry_run_in_prod(offline) -> None:
-    result = offline("schedule", "--env", "prod", "--dry-run")
-    assert result.returncode == 0, result.stderr
-    assert "Would schedule" in result.stdout
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["register", "--env", "dev"], "AZURE_SUBSCRIPTION_ID is not set"),
         (["promote", "--env", "prod", "--manifest", "nope.json", "--dry-run"], "nope.json not found"),
         (["schedule", "--env", "dev", "--dry-run"], "environment dev has no retraining_schedule"),
+        (["schedule", "--env", "prod", "--dry-run"], "environment prod has no retraining_data"),
         (["submit", "--env", "stage", "--dry-run"], "unknown environment 'stage'"),
     ],
 )

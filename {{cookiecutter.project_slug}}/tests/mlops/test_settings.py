@@ -52,9 +52,10 @@ def test_a_missing_subscription_says_how_to_set_it(root: Path) -> None:
         ("dev", {}, ('experiment = "', 'experiment = "" #'), "[dev] is missing experiment"),
         ("dev", {}, ('storage_account = "', 'storage_account = "Bad_'), "storage account 'Bad_"),
         ("prod", {}, ('retraining_schedule = "0 3 * * 1"', 'retraining_schedule = "weekly"'), "not a 5-field cron"),
+        ("prod", {}, ('# retraining_data = "azureml:', 'retraining_data = "'), "is not a datastore path: write it as"),
         ("dev", {}, ("[dev]", "[dev"), "is not valid TOML"),
     ],
-    ids=["unknown-env", "bad-subscription", "missing-key", "bad-name", "bad-cron", "bad-toml"],
+    ids=["unknown-env", "bad-subscription", "missing-key", "bad-name", "bad-cron", "bad-retraining-data", "bad-toml"],
 )
 def test_bad_configuration_is_one_clear_message(root: Path, environment, environ, change, message) -> None:
     if change:

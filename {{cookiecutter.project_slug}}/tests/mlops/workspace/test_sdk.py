@@ -144,11 +144,17 @@ def test_the_schedule_runs_registered_components(adapter, workspace_double) -> N
     released = assets(adapter)
     register(released, adapter)
     pipeline = load_pipeline_settings(default_root())
-    job = pipeline_job(pipeline, adapter.settings, released, adapter, {"trigger": "schedule"})
+    refreshed = "azureml://datastores/workspaceblobstore/paths/training/latest.csv"
+    job = pipeline_job(pipeline, adapter.settings, released, adapter, {"trigger": "schedule"}, scheduled_on=refreshed)
     assert adapter.schedule("retraining", job, "0 3 * * 1") == "retraining"
     (schedule,) = workspace_double.schedules.values()
     assert schedule["properties"]["trigger"]["expression"] == "0 3 * * 1"
-    assert "componentId" in json.dumps(schedule)
+    stored = schedule["properties"]["action"]["jobDefinition"]
+    assert all("componentId" in node for node in stored["jobs"].values())
+    # As the SDK sends them: each run reads the file as it is then, reruns every step, writes under its own name.
+    assert stored["inputs"]["input_data"]["uri"] == refreshed
+    assert stored["settings"]["force_rerun"] is True
+    assert "/${{name}}/evaluation/" in stored["outputs"]["evaluation"]["uri"]
 
 
 def test_an_authentication_failure_says_how_to_sign_in(adapter, workspace_double) -> None:
