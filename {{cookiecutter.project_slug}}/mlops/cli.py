@@ -577,9 +577,8 @@ def main(
     )
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # it announces every database migration at INFO
     logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # "experimental class" notices
-    if not args.verbose:
-        # A failed sign-in logs a block per credential it tried; our one error line says what to do instead.
-        logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    # A failed sign-in logs a block per credential it tried; our one error line says what to do instead.
+    logging.getLogger("azure.identity").setLevel(logging.NOTSET if args.verbose else logging.ERROR)
     context = Context(root or default_root(), connect)
     try:
         return COMMANDS[args.command](args, context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, JobException, MlException, ValidationException
 from azure.core.exceptions import (
@@ -92,3 +94,35 @@ def test_permission_errors_are_marked_for_the_propagation_retry() -> None:
 def test_a_bug_keeps_its_traceback() -> None:
     with pytest.raises(KeyError):
         translate(KeyError("not the SDK's"), SETTINGS, "doing something")
+
+
+class RefusedSignIn:
+    """A credential that fails as DefaultAzureCredential does with no sign-in: a warning per credential it tried,
+    then ClientAuthenticationError."""
+
+    def get_token(self, *scopes: str, **kwargs):
+        logging.getLogger("azure.identity._credentials.chained").warning(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:"
+        )
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials."
+        )
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_a_failed_sign_in_is_one_line_and_verbose_adds_what_azure_identity_tried(
+    verbose: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mlops import cli, credentials
+
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "12345678-1234-1234-1234-123456789abc")
+    monkeypatch.setattr(credentials, "for_environment", RefusedSignIn)
+    caplog.set_level(logging.DEBUG)
+    code = cli.main([*(["--verbose"] if verbose else []), "register", "--env", "dev"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(errors) == 1
+    assert errors[0].startswith("error: Azure did not accept the credentials")
+    assert "az login" in errors[0]
+    tried = [r for r in caplog.records if r.name.startswith("azure.identity")]
+    assert bool(tried) is verbose
