@@ -122,7 +122,7 @@ def test_a_failed_sign_in_is_one_line_and_verbose_adds_what_azure_identity_tried
     errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2
     assert len(errors) == 1
-    assert errors[0].startswith("error: Azure did not accept the credentials")
-    assert "az login" in errors[0]
+    assert errors[0].startswith("error: looking up environment")
+    assert "Azure did not accept the credentials. On a laptop run `az login`" in errors[0]
     tried = [r for r in caplog.records if r.name.startswith("azure.identity")]
     assert bool(tried) is verbose
