@@ -185,9 +185,12 @@ def test_dev_compute_is_cheap_and_prod_is_protected(project: BakedProject) -> No
 
 
 def test_ci_identity_gets_least_privilege(project: BakedProject) -> None:
-    """AzureML Data Scientist on the workspace, blob data on its storage (code and data uploads without account
-    keys), AzureML Registry User on the registry: never Owner or Contributor, never at subscription scope. Roles are
-    named; their ids live in infra/built-in-roles.json, which the project's own tests check against Microsoft's."""
+    """infra/ grants the CI identity data-plane roles only: AzureML Data Scientist on the workspace, blob data on its
+    storage (code and data uploads without account keys), AzureML Registry User on the registry, never at
+    subscription scope. Its control-plane roles (Contributor and a condition-limited Role Based Access Control
+    Administrator, on its own resource group) come from scripts/bootstrap_azure.sh: the project README's "Who may do
+    what". Roles are named; their ids live in infra/built-in-roles.json, which the project's own tests check against
+    Microsoft's."""
     roles = parse_bicep(infra(project) / "modules" / "roles.bicep")
     assignments = [body(r) for r in roles["resources"].values() if "principalId" in body(r).get("properties", {})]
     ci = {

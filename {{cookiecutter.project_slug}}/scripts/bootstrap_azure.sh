@@ -27,9 +27,9 @@
 #                        once a command has run appear as <placeholders>
 #   -h, --help           show this help
 #
-# Every step checks before it changes anything, so the script can be run again after a failure, with any Azure CLI
-# release (a new custom role can take a minute to become assignable). Needs az (logged in), python3 and, with
-# --github, the GitHub CLI gh (logged in).
+# Every step checks before it creates anything (only the CI variables are set again, to their values), so the script
+# can be run again after a failure, with any Azure CLI release (a new custom role can take a minute to become
+# assignable). Needs az (logged in), python3 and, with --github, the GitHub CLI gh (logged in).
 set -euo pipefail
 
 usage() {  # the comment block at the top of this file
@@ -61,10 +61,9 @@ done
 if [ -z "$GITHUB_REPO" ] && [ "$AZURE_DEVOPS" -eq 0 ]; then
   fail_usage "choose the CI platform: --github OWNER/REPO or --azure-devops"
 fi
-case "$GITHUB_REPO" in
-  ""|*/*) ;;
-  *) fail_usage "--github expects OWNER/REPO, not '$GITHUB_REPO'" ;;
-esac
+if [ -n "$GITHUB_REPO" ] && ! [[ "$GITHUB_REPO" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]]; then
+  fail_usage "--github expects OWNER/REPO, not '$GITHUB_REPO'"  # also keeps it a plain word in the checks below
+fi
 # An Azure DevOps subject ends with its service connection's name, which says which identity it may use.
 ADO_IDENTITY=""
 if [ -n "$ADO_SUBJECT" ]; then
@@ -159,8 +158,11 @@ for provider in $PROVIDERS; do
     az provider register --namespace "$provider" --output none
 done
 
+# Checked first, like everything below: a create is a PUT that replaces what exists, its tags included (a group's tags
+# are cleared, Azure/azure-cli#11513, and a policy requiring tags would refuse the re-run).
 for rg in "$RG_DEV" "$RG_PROD"; do
-  run az group create --name "$rg" --location "$LOCATION" --output none
+  unless_exists "az group show --name $rg --query id --output tsv 2>/dev/null" \
+    az group create --name "$rg" --location "$LOCATION" --output none
 done
 
 # The identity of ROLE (dev, prod, pr): its name, its resource group, and once created its client and principal ids.
@@ -207,7 +209,8 @@ federate() {  # federate ROLE CREDENTIAL_NAME ISSUER SUBJECT
 }
 
 for role in dev prod pr; do
-  run az identity create --name "$(identity_name "$role")" --resource-group "$(identity_group "$role")" \
+  unless_exists "az identity show --name $(identity_name "$role") --resource-group $(identity_group "$role") --query id --output tsv 2>/dev/null" \
+    az identity create --name "$(identity_name "$role")" --resource-group "$(identity_group "$role")" \
     --location "$LOCATION" --output none
   for id in clientId principalId; do
     printf -v "IDENTITY_${role}_${id}" '%s' "$(query "$role-$id" az identity show --name "$(identity_name "$role")" \
@@ -246,7 +249,9 @@ if [ -n "$GITHUB_REPO" ]; then
   run gh variable set AZURE_DEV_PRINCIPAL_ID --repo "$GITHUB_REPO" --body "$(identity_id dev principalId)"
   # Environment variables: only the jobs bound to that environment see them.
   for env in dev prod; do
-    run gh api --method PUT "repos/${GITHUB_REPO}/environments/${env}" --silent
+    # Created only when missing: a re-run never writes to an environment whose protection rules were set by hand.
+    unless_exists "gh api repos/${GITHUB_REPO}/environments/${env} --jq .name 2>/dev/null" \
+      gh api --method PUT "repos/${GITHUB_REPO}/environments/${env}" --silent
     run gh variable set AZURE_CLIENT_ID --env "$env" --repo "$GITHUB_REPO" --body "$(identity_id "$env" clientId)"
     run gh variable set CI_PRINCIPAL_ID --env "$env" --repo "$GITHUB_REPO" --body "$(identity_id "$env" principalId)"
   done

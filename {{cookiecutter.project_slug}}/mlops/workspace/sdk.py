@@ -53,10 +53,13 @@ ML_SCOPE = "https://ml.azure.com/.default"  # what an endpoint with Microsoft En
 
 T = TypeVar("T")
 
-AUTHENTICATION_HELP = (
-    "Azure did not accept the credentials. On a laptop run `az login` (and `az account set -s <subscription>`); in "
-    "GitHub Actions log in with azure/login using OIDC (the job needs `permissions: id-token: write`); in Azure "
-    "DevOps run the command in an AzureCLI@2 task on a workload identity federation service connection"
+AUTHENTICATION_HELP = (  # who signs in where: mlops/credentials.py
+    "Azure did not accept the credentials. On a laptop run `az login` (and `az account set -s <subscription>`). In "
+    "GitHub Actions the mlops commands sign in with the job's OIDC token (ClientAssertionCredential): the job needs "
+    "`permissions: id-token: write` and AZURE_CLIENT_ID and AZURE_TENANT_ID in its env, and that identity a "
+    "federated credential for the job's subject (repo:OWNER/REPO:environment:ENV; scripts/bootstrap_azure.sh makes "
+    "it). In Azure DevOps they sign in with AzurePipelinesCredential: run the command in an AzureCLI@2 task on a "
+    "workload identity federation service connection, with `SYSTEM_ACCESSTOKEN: $(System.AccessToken)` in its env"
 )
 # Azure documents up to 10 minutes before a new role assignment takes effect.
 PROPAGATION = "a role assigned in the last minutes can take up to 10 minutes to take effect"

@@ -31,6 +31,8 @@ Surfaces served, all under ``https://127.0.0.1:PORT``:
 - Entra ID (``/TENANT/v2.0/.well-known/openid-configuration``, ``/TENANT/oauth2/v2.0/token``): client credentials
   with a federated assertion, for azure-identity's ClientAssertionCredential.
 - GitHub Actions' OIDC token service (``/github/idtoken``): what ``ACTIONS_ID_TOKEN_REQUEST_URL`` points at in a job.
+- Azure DevOps' OIDC token service (``/azure-devops/.../oidctoken``): what ``SYSTEM_OIDCREQUESTURI`` points at in a
+  job, where azure-identity's AzurePipelinesCredential asks for a service connection's token.
 """
 
 from __future__ import annotations
@@ -81,7 +83,18 @@ TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_REQUEST_TOKEN = "github-actions-request-token"  # ACTIONS_ID_TOKEN_REQUEST_TOKEN of the double's "job"
 CI_CLIENT_ID = "44444444-4444-4444-4444-444444444444"  # the CI identity's client id, trusted for GitHub's subject
-ASSERTION_LIFETIME = 300  # seconds a GitHub OIDC token is valid (GitHub documents minutes, not hours)
+# An Azure DevOps job's System.OidcRequestUri (in the service: dev.azure.com/ORG/PROJECT/_apis/distributedtask/hubs/
+# build/plans/PLAN/jobs/JOB/oidctoken), its System.AccessToken, and the service connection the CI identity trusts.
+AZURE_DEVOPS_OIDC_PATH = (
+    "/azure-devops/acme/66666666-6666-6666-6666-666666666666/_apis/distributedtask/hubs/build"
+    "/plans/77777777-7777-7777-7777-777777777777/jobs/88888888-8888-8888-8888-888888888888/oidctoken"
+)
+AZURE_DEVOPS_ACCESS_TOKEN = "azure-devops-system-access-token"
+AZURE_DEVOPS_SERVICE_CONNECTION_ID = "55555555-5555-5555-5555-555555555555"
+AZURE_DEVOPS_ISSUER = "https://vstoken.dev.azure.com/99999999-9999-9999-9999-999999999999"
+# Seconds a CI OIDC token is valid, GitHub's or Azure DevOps': GitHub documents minutes, not hours; AzureCLI@2 renews
+# Azure DevOps' every 8 minutes, 2 before they expire. The shorter of the two, for both.
+ASSERTION_LIFETIME = 300
 ACCESS_TOKEN_LIFETIME = 3600
 VERSIONED_KINDS = ("codes", "environments", "components", "data", "models")
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
@@ -352,7 +365,7 @@ class WorkspaceDouble:
         self.workspace_name = workspace_name
         self.clock = Clock()
         self.credential = FakeCredential(self.clock)
-        self.assertion_lifetime = ASSERTION_LIFETIME  # of the GitHub OIDC tokens /github/idtoken hands out
+        self.assertion_lifetime = ASSERTION_LIFETIME  # of the OIDC tokens its GitHub and Azure DevOps endpoints issue
         self.tokens_issued: list[dict[str, Any]] = []  # what the Entra ID endpoint issued: scope, client, assertion
         self.requests: list[RecordedRequest] = []
         self.unknown: list[RecordedRequest] = []
@@ -465,6 +478,17 @@ class WorkspaceDouble:
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN": GITHUB_REQUEST_TOKEN,
             "AZURE_CLIENT_ID": CI_CLIENT_ID,
             "AZURE_TENANT_ID": TENANT_ID,
+        }
+
+    def azure_devops_env(self) -> dict[str, str]:
+        """What an AzureCLI@2 step on the CI identity's service connection has, with ``SYSTEM_ACCESSTOKEN`` mapped,
+        pointed at the double. AzurePipelinesCredential reads ``SYSTEM_OIDCREQUESTURI`` from ``os.environ``."""
+        return {
+            "SYSTEM_OIDCREQUESTURI": f"{self.url}{AZURE_DEVOPS_OIDC_PATH}",
+            "SYSTEM_ACCESSTOKEN": AZURE_DEVOPS_ACCESS_TOKEN,
+            "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": AZURE_DEVOPS_SERVICE_CONNECTION_ID,
+            "AZURESUBSCRIPTION_CLIENT_ID": CI_CLIENT_ID,
+            "AZURESUBSCRIPTION_TENANT_ID": TENANT_ID,
         }
 
     def github_assertion(self) -> str:
@@ -642,6 +666,8 @@ class WorkspaceDouble:
                         response = self._storage(method, parts.path, query, headers, body)
                     elif path == "/github/idtoken":
                         response = self._github_idtoken(method, headers, query)
+                    elif path == AZURE_DEVOPS_OIDC_PATH:
+                        response = self._azure_devops_oidctoken(method, headers, query)
                     elif path.startswith("/endpoints/"):
                         response = self._score(method, path, headers, parsed)
                     else:
@@ -664,7 +690,9 @@ class WorkspaceDouble:
         self, path: str, query: dict[str, str], headers: dict[str, str], is_blob: bool
     ) -> _Response | None:
         """None when the request may proceed; else what Azure answers a missing, expired or foreign token."""
-        if path in {"/metadata/endpoints", "/github/idtoken"} or path.startswith(("/discovery/", f"/{TENANT_ID}/")):
+        if path in {"/metadata/endpoints", "/github/idtoken", AZURE_DEVOPS_OIDC_PATH} or path.startswith(
+            ("/discovery/", f"/{TENANT_ID}/")
+        ):
             return None  # public, or authenticated its own way (the OIDC request token, client assertions)
         if is_blob and query.get("sig"):
             return None  # a SAS URL the service handed out (code uploads)
@@ -713,11 +741,14 @@ class WorkspaceDouble:
         return None
 
     def _github_token(self) -> str:
+        return self._oidc_token(GITHUB_ISSUER, "repo:acme/model:environment:dev")
+
+    def _oidc_token(self, issuer: str, subject: str) -> str:
         now = int(self.clock.now())
         claims = {
-            "iss": GITHUB_ISSUER,
+            "iss": issuer,
             "aud": TOKEN_EXCHANGE_AUDIENCE,
-            "sub": "repo:acme/model:environment:dev",
+            "sub": subject,
             "iat": now,
             "nbf": now,
             "exp": now + self.assertion_lifetime,
@@ -730,6 +761,18 @@ class WorkspaceDouble:
         if query.get("audience") != TOKEN_EXCHANGE_AUDIENCE:
             return _Response(400, {"message": f"audience must be {TOKEN_EXCHANGE_AUDIENCE}"})
         return _Response(200, {"value": self._github_token(), "count": 1})
+
+    def _azure_devops_oidctoken(self, method: str, headers: dict[str, str], query: dict[str, str]) -> _Response:
+        """Azure DevOps' "Oidctoken - Create": a POST with the job's System.AccessToken, for one service connection."""
+        if method != "POST":
+            return _Response(405, {"message": f"{method} is not allowed: POST"})
+        if headers.get("authorization", "").lower() != f"bearer {AZURE_DEVOPS_ACCESS_TOKEN}":
+            return _Response(401, {"message": "TF400813: The user is not authorized to access this resource."})
+        if not query.get("api-version", "").startswith("7.1"):
+            return _Response(400, {"message": "The api-version query parameter must be 7.1 or a 7.1 preview."})
+        if query.get("serviceConnectionId") != AZURE_DEVOPS_SERVICE_CONNECTION_ID:
+            return _Response(400, {"message": f"Service connection {query.get('serviceConnectionId')} not found."})
+        return _Response(200, {"oidcToken": self._oidc_token(AZURE_DEVOPS_ISSUER, "sc://acme/model/mlops-dev")})
 
     def _openid_configuration(self) -> dict[str, Any]:
         base = f"{self.url}/{TENANT_ID}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 from azure.ai.ml import MLClient, load_component, load_environment, load_job
@@ -468,6 +469,23 @@ def test_github_s_oidc_endpoint_wants_the_job_s_request_token(workspace_double: 
     assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
     issued = requests.get(url, headers={"Authorization": f"Bearer {env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}"}, timeout=5)
     assert issued.json()["value"].count(".") == 2  # a JWT
+
+
+def test_azure_devops_oidc_endpoint_wants_the_job_s_access_token_and_its_service_connection(
+    workspace_double: WorkspaceDouble,
+) -> None:
+    env = workspace_double.azure_devops_env()
+    connection = env["AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"]
+    url = f"{env['SYSTEM_OIDCREQUESTURI']}?api-version=7.1&serviceConnectionId={connection}"
+    job = {"Authorization": f"Bearer {env['SYSTEM_ACCESSTOKEN']}"}
+    assert requests.post(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+    assert requests.post(url.replace(connection, "another-connection"), headers=job, timeout=5).status_code == 400
+    assert requests.get(url, headers=job, timeout=5).status_code == 405
+    issued = requests.post(url, headers=job, timeout=5).json()["oidcToken"]
+    claims = jwt.decode(issued, options={"verify_signature": False})
+    assert claims["aud"] == "api://AzureADTokenExchange"
+    assert claims["iss"].startswith("https://vstoken.dev.azure.com/")
+    assert claims["exp"] - claims["iat"] == workspace_double.assertion_lifetime
 
 
 def test_a_registry_imports_a_workspace_model_once(workspace_double: WorkspaceDouble) -> None:

@@ -1,5 +1,5 @@
 """CI sign-in that outlives the job: through azure-identity and the real SDK, against the TEST DOUBLE's Entra ID and
-GitHub OIDC endpoints, with the double's clock moved on as a long training job would move it."""
+its GitHub and Azure DevOps OIDC endpoints, with the double's clock moved on as a long training job would move it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from azure.identity import ClientAssertionCredential
+from azure.identity import AzurePipelinesCredential, ClientAssertionCredential
 
 from mlops import credentials, evaluation, provenance
 from mlops.assets import release_assets
@@ -16,7 +16,7 @@ from mlops.commands.register import register
 from mlops.errors import MlopsError
 from mlops.settings import default_root, load_azure_settings, load_pipeline_settings
 from mlops.workspace import sdk
-from tests.azure_double.server import CI_CLIENT_ID, TENANT_ID, WorkspaceDouble
+from tests.azure_double.server import AZURE_DEVOPS_OIDC_PATH, CI_CLIENT_ID, TENANT_ID, WorkspaceDouble
 
 EVALUATION = {"decision.json": json.dumps({"promote": False}).encode(), "metrics.json": b"{}"}
 TWENTY_MINUTES = 20 * 60  # longer than a GitHub OIDC token lives, shorter than the access tokens taken at the start
@@ -72,14 +72,28 @@ def test_a_sign_in_made_once_at_the_start_of_the_job_expires_with_its_token(
 
 @pytest.mark.slow  # through the double's HTTPS endpoints
 @pytest.mark.parametrize("seconds", [TWENTY_MINUTES, TWO_HOURS])
-def test_the_ci_credential_asks_github_for_a_fresh_token_at_every_exchange(workspace_double, seconds) -> None:
-    credential = credentials.for_environment(workspace_double.github_env(), **workspace_double.credential_kwargs)
-    assert isinstance(credential, ClientAssertionCredential)
+@pytest.mark.parametrize(
+    ("ci", "credential_type", "oidc_path"),
+    [
+        ("github", ClientAssertionCredential, "/github/idtoken"),
+        ("azure-devops", AzurePipelinesCredential, AZURE_DEVOPS_OIDC_PATH),
+    ],
+)
+def test_the_ci_credential_asks_the_ci_system_for_a_fresh_token_at_every_exchange(
+    workspace_double, monkeypatch, seconds, ci, credential_type, oidc_path
+) -> None:
+    environ = workspace_double.github_env() if ci == "github" else workspace_double.azure_devops_env()
+    for name, value in environ.items():  # AzurePipelinesCredential reads SYSTEM_OIDCREQUESTURI from os.environ
+        monkeypatch.setenv(name, value)
+    credential = credentials.for_environment(environ, **workspace_double.credential_kwargs)
+    assert isinstance(credential, credential_type)
     verdict = run_a_long_job(workspace_double, credential, seconds)
     assert verdict.decision == {"promote": False}
     storage = [token for token in workspace_double.tokens_issued if token["scope"].startswith("https://storage")]
     assert storage, "no storage-scope token was issued"
     assert storage[-1]["assertion_exp"] > workspace_double.clock.now(), "the exchange used a stale assertion"
+    fetched = [request for request in workspace_double.requests if request.path == oidc_path]
+    assert len(fetched) == len(workspace_double.tokens_issued) >= 2  # one fresh OIDC token for each exchange
 
 
 @pytest.mark.slow  # through the double's HTTPS endpoints

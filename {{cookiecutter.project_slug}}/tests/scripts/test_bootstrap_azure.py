@@ -1,4 +1,5 @@
-"""The one-time Azure bootstrap, in its --dry-run mode: every command it would run, without Azure or GitHub.
+"""The one-time Azure bootstrap: its --dry-run (every command it would run, without Azure or GitHub), and real runs
+against TEST DOUBLES of az and gh (tests/scripts/fake_cli.py), run twice to show a re-run changes nothing.
 
 Role ids come from infra/built-in-roles.json (checked against Microsoft's list in tests/infra/), looked up by name
 here: a test that repeated the script's ids would only prove the script equal to itself.
@@ -13,6 +14,8 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,9 @@ SCRIPT = PROJECT / "scripts" / "bootstrap_azure.sh"
 CONFIG = tomllib.loads((PROJECT / "config" / "environments.toml").read_text(encoding="utf-8"))
 RG_DEV, RG_PROD = CONFIG["dev"]["resource_group"], CONFIG["prod"]["resource_group"]
 ROLES = json.loads((PROJECT / "infra" / "built-in-roles.json").read_text(encoding="utf-8"))["roles"]
+# Microsoft's role ids, transcribed independently of infra/built-in-roles.json: the fake az knows only these.
+MICROSOFT_ROLES = PROJECT / "tests" / "infra" / "microsoft_built_in_roles.json"
+FAKE_CLI = Path(__file__).with_name("fake_cli.py")
 
 
 def bootstrap(*args: str) -> subprocess.CompletedProcess:
@@ -140,6 +146,9 @@ def test_every_change_is_checked_first_so_a_rerun_is_safe(github: list[str]) -> 
         ("az role assignment create", "# unless az role assignment list"),
         ("az identity federated-credential create", "# unless az identity federated-credential show"),
         ("az role definition create", "# unless az role definition list"),
+        ("az group create", "# unless az group show"),
+        ("az identity create", "# unless az identity show"),
+        ("gh api --method PUT", "# unless gh api"),
     ]:
         created = [i for i, line in enumerate(github) if line.startswith(kind)]
         assert created, kind
@@ -227,3 +236,120 @@ def test_bad_usage_is_one_clear_message(args: list[str], message: str) -> None:
     assert message in result.stderr
     assert "--help" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@dataclass
+class FakeCloud:
+    """An empty subscription and GitHub repository, behind TEST DOUBLES of `az` and `gh` first on PATH."""
+
+    bin: Path
+    state: Path
+
+    def bootstrap(self, *args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PATH": f"{self.bin}:/usr/bin:/bin", "FAKE_CLI_STATE": str(self.state)}
+        env["PYTHON"] = sys.executable
+        result = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, cwd=PROJECT)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def read(self) -> dict:
+        return json.loads(self.state.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> FakeCloud:
+    fake = FakeCloud(tmp_path / "bin", tmp_path / "state.json")
+    fake.bin.mkdir()
+    for program in ("az", "gh"):
+        executable = fake.bin / program
+        # -IS (isolated, no site): the double needs only the standard library, and so starts in a few milliseconds.
+        executable.write_text(f"#!{sys.executable} -IS\n" + FAKE_CLI.read_text(encoding="utf-8"), encoding="utf-8")
+        executable.chmod(0o755)
+    empty = {
+        "subscription_id": "00000000-0000-0000-0000-00000000000a",
+        "tenant_id": "00000000-0000-0000-0000-00000000000b",
+        "built_in_role_ids": sorted(json.loads(MICROSOFT_ROLES.read_text(encoding="utf-8"))["roles"].values()),
+        "providers": {},
+        "groups": {},
+        "identities": {},
+        "role_assignments": [],
+        "role_definitions": [],
+        "github": {"environments": {}, "variables": {}},
+        "calls": [],
+    }
+    fake.state.write_text(json.dumps(empty), encoding="utf-8")
+    return fake
+
+
+def command(call: dict) -> str:
+    """What a recorded call is, as `az identity create`, `gh variable set` or `gh api PUT`."""
+    if call["program"] == "gh" and call["args"][0] == "api":
+        return "gh api PUT" if "--method" in call["args"] else "gh api GET"
+    words = [call["program"]]
+    for word in call["args"]:
+        words.append(word)
+        if word in {"show", "list", "create", "register", "set"}:
+            break
+    return " ".join(words)
+
+
+def resources(state: dict) -> dict:
+    return {key: value for key, value in state.items() if key != "calls"}
+
+
+LOOKUPS = {
+    "az account show",
+    "az provider show",
+    "az group show",
+    "az identity show",
+    "az identity federated-credential show",
+    "az role assignment list",
+    "az role definition list",
+    "gh api GET",
+}
+GITHUB = ("--github", "acme/churn")
+AZURE_DEVOPS = (
+    "--azure-devops",
+    "--ado-issuer",
+    "https://vstoken.dev.azure.com/org",
+    "--ado-subject",
+    "sc://o/p/mlops-dev",
+)
+
+
+@pytest.mark.slow  # two runs of about 65 az and gh processes each
+@pytest.mark.parametrize("args", [GITHUB, AZURE_DEVOPS], ids=["github", "azure-devops"])
+def test_a_second_run_creates_nothing(cloud: FakeCloud, args: tuple[str, ...]) -> None:
+    """For real against an empty subscription, then again: the second run only looks things up. (The double refuses a
+    second identical role assignment, as Azure CLI releases before August 2025 do.)"""
+    cloud.bootstrap(*args)
+    first = cloud.read()
+    made = [command(call) for call in first["calls"] if call["changed"]]
+    registered = [option(c["args"], "--namespace") for c in first["calls"] if command(c) == "az provider register"]
+    assert {"Microsoft.MachineLearningServices", "Microsoft.Storage", "Microsoft.ManagedIdentity"} <= set(registered)
+    github = args == GITHUB
+    created_once = {
+        "az provider register": len(set(registered)),
+        "az group create": 2,
+        "az identity create": 3,
+        "az role assignment create": 6 if CONFIG["prod"].get("ml_registry") else 5,
+        "az role definition create": 1,
+        "az identity federated-credential create": 3 if github else 1,  # Azure DevOps: one service connection a run
+        "gh api PUT": 2 if github else 0,  # the GitHub environments dev and prod
+    }
+    assert {kind: made.count(kind) for kind in created_once} == created_once
+    assert set(made) - set(created_once) == ({"gh variable set"} if github else set())
+    assert len(first["role_assignments"]) == created_once["az role assignment create"]
+    assert all(command(call) in LOOKUPS for call in first["calls"] if call["exit"])  # only "not found yet" failed
+    (dev,) = [found for key, found in first["identities"].items() if key.endswith("-ci-dev")]
+    if github:
+        assert first["github"]["variables"]["acme/churn/environments/dev"]["AZURE_CLIENT_ID"] == dev["clientId"]
+
+    second = cloud.bootstrap(*args)
+    calls = cloud.read()["calls"][len(first["calls"]) :]
+    assert [command(call) for call in calls if call["changed"] or call["exit"]] == []
+    # Only lookups, and the CI variables set again to the values they have.
+    assert {command(call) for call in calls} <= LOOKUPS | {"gh variable set"}
+    assert resources(cloud.read()) == resources(first)
+    if not github:  # what to enter in Azure DevOps names the identity that exists
+        assert f"mlops-dev   client id {dev['clientId']}" in second.stdout

@@ -161,7 +161,7 @@ def test_an_authentication_failure_says_how_to_sign_in(adapter, workspace_double
     workspace_double.fail_next(r"/environments/", 401, times=5)
     with pytest.raises(MlopsError) as raised:
         adapter.exists(assets(adapter).environment)
-    for hint in ("az login", "azure/login", "AzureCLI@2"):
+    for hint in ("az login", "id-token: write", "AZURE_CLIENT_ID", "AzureCLI@2", "SYSTEM_ACCESSTOKEN"):
         assert hint in str(raised.value)
 
 
