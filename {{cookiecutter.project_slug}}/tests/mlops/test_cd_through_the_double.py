@@ -1,5 +1,5 @@
 """The CD path through the CLI, the real SDK and real HTTPS, against the workspace TEST DOUBLE: dev submits, releases
-and deploys; prod promotes and deploys; re-runs are safe; a failed smoke test rolls back.
+and deploys; prod promotes and deploys; re-runs are safe; a failed rollout leaves the traffic where it was.
 
 Both promotion paths run in every bake, whatever `use_registry` was answered: the CLI works on a scratch copy of the
 project whose config has (or lacks) the Azure ML registry. One double plays both workspaces (names are replaced), so
@@ -190,3 +190,36 @@ def test_a_deployment_that_answers_outside_the_contract_is_rolled_back(
     assert (endpoint, deployment) not in workspace_double.deployments
     assert workspace_double.endpoints[endpoint]["properties"]["traffic"] == {}
 
+
+def test_a_deployment_that_fails_to_provision_is_deleted_and_the_serving_model_keeps_its_traffic(
+    cd, project, workspace_double, tmp_path: Path
+) -> None:
+    """A new release whose deployment Azure ML cannot start: the release before it goes on serving all requests."""
+    endpoint = load_azure_settings("dev", project, {}).endpoint.name
+    first = released(cd, workspace_double, tmp_path / "first.json")
+    serving = f"{first['name']}-v{first['version']}"
+    workspace_double.script_deployment(serving, answers=penguin_answers)
+    assert cd("deploy", "--env", "dev", "--manifest", str(tmp_path / "first.json")).returncode == 0
+    assert workspace_double.endpoints[endpoint]["properties"]["traffic"] == {serving: 100}
+
+    second = released(cd, workspace_double, tmp_path / "second.json")
+    new = f"{second['name']}-v{second['version']}"
+    assert new != serving
+    workspace_double.script_deployment(
+        new,
+        fails="ResourceNotReady: User container has crashed or terminated",
+        logs="\n".join([f"startup line {n}" for n in range(60)] + ["ModuleNotFoundError: No module named 'lightgbm'"]),
+    )
+    failed = cd("deploy", "--env", "dev", "--manifest", str(tmp_path / "second.json"))
+    assert failed.returncode == 1
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, failed.stderr
+    assert "User container has crashed or terminated" in errors[0]
+    assert f"Traffic unchanged ({serving} 100%); deployment {new} deleted" in errors[0]
+    assert "No module named 'lightgbm'" in failed.stderr  # the end of its log
+    assert "startup line 59" in failed.stderr
+    assert "startup line 0\n" not in failed.stderr  # the tail, not the whole log
+    assert "Traceback" not in failed.stderr
+    assert (endpoint, new) not in workspace_double.deployments
+    assert (endpoint, serving) in workspace_double.deployments
+    assert workspace_double.endpoints[endpoint]["properties"]["traffic"] == {serving: 100}
