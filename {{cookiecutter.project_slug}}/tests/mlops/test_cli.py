@@ -173,12 +173,28 @@ def test_set_paths_are_relative_to_the_current_folder(project: Path) -> None:
 
 @pytest.mark.slow
 def test_only_the_project_pipeline_gets_the_projects_summary(project: Path) -> None:
-    """Item 11: outputs named model and evaluation do not make a pipeline the project's own."""
+    """Item 11: outputs named model and evaluation do not make a pipeline the project's own: no data notes, and
+    nothing registered in the project's MLflow registry."""
+    before = registered_versions(project / "mlruns")
     result = mlops(project, "run", "--file", f"{PIPELINES}/conventions.yml")
     assert result.returncode == 0, result.stderr
     labels = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.startswith("  ")]
     assert labels == ["model", "evaluation", "note"]
-    assert not list((project / "mlruns").glob("**/registered_models*"))
+    assert "registry" not in result.stdout
+    assert (project / "mlruns" / "mlflow.db").is_file()  # the run's experiment is there: the store was written
+    assert registered_versions(project / "mlruns") == before
+
+
+def registered_versions(mlruns: Path) -> set[tuple[str, str]]:
+    """Every model version in the project's local MLflow registry, asked of MLflow (none before the store exists)."""
+    if not (mlruns / "mlflow.db").is_file():
+        return set()
+    from mlflow import MlflowClient
+
+    from mlops.local.model_registry import tracking_uri
+
+    client = MlflowClient(tracking_uri=tracking_uri(mlruns))
+    return {(version.name, str(version.version)) for version in client.search_model_versions()}
 
 
 @pytest.mark.slow
