@@ -36,7 +36,7 @@ setup: .venv/.synced ## Create .venv with the template's test tools
 new: setup ## Generate a project: asks the questions, writes it into OUT (default: the folder above this one)
 	$(RUN) cookiecutter --output-dir '$(OUT)' .
 
-test: setup ## Run the whole template test suite (bakes projects and runs their own checks)
+test: setup lint ## Lint the template's own Python, then run the whole test suite (bakes projects and runs their checks)
 	$(RUN) pytest
 
 test-fast: setup ## Run the fast template tests only (no baked project set-up)

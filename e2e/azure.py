@@ -76,7 +76,8 @@ def bake(run: str) -> Path:
 def run_id() -> str:
     """E2E_RUN, or the last run's (so a teardown finds what `run` made), or a new one."""
     remembered = OUTPUT / "run-id"
-    run = os.environ.get("E2E_RUN") or (remembered.read_text().strip() if remembered.is_file() else secrets.token_hex(4))
+    last = remembered.read_text().strip() if remembered.is_file() else ""
+    run = os.environ.get("E2E_RUN") or last or secrets.token_hex(4)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     remembered.write_text(run)
     return run

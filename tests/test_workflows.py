@@ -294,8 +294,8 @@ def test_ado_pipelines_are_hardened(baked: BakedProject) -> None:
                 if step.get("task", "").startswith("AzureCLI@"):
                     assert step["task"] == "AzureCLI@2"
                     assert step["inputs"]["azureSubscription"] == "$(azureServiceConnection)", where
-                    # The mlops commands read the AZURESUBSCRIPTION_* variables the task always sets; addSpnToEnvironment
-                    # would also hand the script the connection's id token, which nothing here needs.
+                    # The mlops commands read the AZURESUBSCRIPTION_* variables the task always sets;
+                    # addSpnToEnvironment would also hand the script the connection's id token, which nothing needs.
                     assert "addSpnToEnvironment" not in step["inputs"], where
                     assert step["inputs"]["scriptLocation"] == "inlineScript", where
             assert any(s.get("task") == "Cache@2" for s in steps), f"{where}: no Cache@2"
