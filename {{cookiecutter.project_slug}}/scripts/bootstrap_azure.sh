@@ -78,22 +78,33 @@ fi
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
-# Names are read from the configuration that the mlops package and infra/ use: written once, derived at generation.
-setting() {
-  "$PYTHON" -c 'import sys, tomllib; c = tomllib.load(open("config/environments.toml", "rb")); print((c[sys.argv[1]] if sys.argv[1] else c).get(sys.argv[2], ""))' "$1" "$2"
+# Names, read from the configuration that the mlops package and infra/ use (written once, derived at generation), and
+# role ids, from the one table of them (infra/built-in-roles.json, checked against Microsoft's): one interpreter.
+# GRANTED_ROLES: the deploying identities may create and delete role assignments of the roles infra/ grants, and no
+# others (so they cannot make themselves Owner); the roles are read from the Bicep modules, where they are named.
+SETTINGS="$("$PYTHON" - <<'PY'
+import json, pathlib, re, shlex, tomllib
+config = tomllib.loads(pathlib.Path("config/environments.toml").read_text(encoding="utf-8"))
+ids = json.loads(pathlib.Path("infra/built-in-roles.json").read_text(encoding="utf-8"))["roles"]
+named = set()
+for module in sorted(pathlib.Path("infra/modules").glob("*.bicep")):
+    for groups in re.findall(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]", module.read_text()):
+        named.add(next(group for group in groups if group))
+values = {
+    "PREFIX": config["resource_prefix"],
+    "LOCATION": config["dev"]["location"],
+    "RG_DEV": config["dev"]["resource_group"],
+    "RG_PROD": config["prod"]["resource_group"],
+    "REGISTRY": config["prod"].get("ml_registry", ""),
+    "CONTRIBUTOR": ids["Contributor"],
+    "RBAC_ADMIN": ids["Role Based Access Control Administrator"],
+    "READER": ids["Reader"],
+    "GRANTED_ROLES": ", ".join(sorted(ids[name] for name in named)),
 }
-# Built-in role ids, by name, from the one table of them (infra/built-in-roles.json, checked against Microsoft's).
-role_id() {
-  "$PYTHON" -c 'import json, sys; print(json.load(open("infra/built-in-roles.json"))["roles"][sys.argv[1]])' "$1"
-}
-PREFIX="$(setting "" resource_prefix)"
-LOCATION="$(setting dev location)"
-RG_DEV="$(setting dev resource_group)"
-RG_PROD="$(setting prod resource_group)"
-REGISTRY="$(setting prod ml_registry)"
-CONTRIBUTOR="$(role_id 'Contributor')"
-RBAC_ADMIN="$(role_id 'Role Based Access Control Administrator')"
-READER="$(role_id 'Reader')"
+print("\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items()))
+PY
+)"
+eval "$SETTINGS"
 WHAT_IF_ROLE="${RG_DEV} what-if reader"  # custom role names are unique per tenant
 
 # A command as a person would type it: plain words bare, the rest in quotes (no backslash escapes), so the dry run
@@ -183,19 +194,6 @@ grant() {  # grant ROLE AZURE_ROLE RESOURCE_GROUP [extra az arguments]
     --role "$role" --scope "$(scope "$group")" "$@" --output none
 }
 
-# The deploying identities may create and delete role assignments of the roles infra/ grants, and no others (so they
-# cannot make themselves Owner): the roles are read from the Bicep modules, where they are named, and their ids from
-# infra/built-in-roles.json.
-GRANTED_ROLES="$("$PYTHON" - <<'PY'
-import json, pathlib, re
-ids = json.loads(pathlib.Path("infra/built-in-roles.json").read_text())["roles"]
-named = set()
-for module in sorted(pathlib.Path("infra/modules").glob("*.bicep")):
-    for groups in re.findall(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]", module.read_text()):
-        named.add(next(group for group in groups if group))
-print(", ".join(sorted(ids[name] for name in named)))
-PY
-)"
 ONLY_GRANTED_ROLES="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR \
 (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}})) \
 AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR \

@@ -12,7 +12,8 @@ from tests.conftest import PROJECT
 TABLE = PROJECT / "infra" / "built-in-roles.json"
 MICROSOFT = Path(__file__).with_name("microsoft_built_in_roles.json")
 GUID = re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
-ROLE_BY_NAME = re.compile(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]|role_id '([^']+)'")
+# How Bicep (builtInRoles.name, builtInRoles['name'], x.roles['name']) and the bootstrap (ids["name"]) name a role.
+ROLE_BY_NAME = re.compile(r"builtInRoles\['([^']+)'\]|builtInRoles\.(\w+)|\.roles\['([^']+)'\]|\bids\[\"([^\"]+)\"\]")
 
 
 def table() -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, CliResult, assert_user_error, copy_project
+from tests.conftest import PROJECT, CliResult, assert_user_error
 
 FAKE_AZ = Path(__file__).with_name("fake_az.py")
 
@@ -39,8 +39,10 @@ class Az:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = copy_project(tmp_path / "project")
-    shutil.copytree(PROJECT / "infra", folder / "infra")
+    """What `mlops infra` reads: the settings and the Bicep."""
+    folder = tmp_path / "project"
+    for name in ("config", "infra"):
+        shutil.copytree(PROJECT / name, folder / name)
     return folder
 
 
