@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--whole-rows", default="200000,1000000", help="rows of the regression and classification runs")
     args = parser.parse_args(argv)
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # as the CLI: no "experimental class"
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "MLFLOW_LOGGING_LEVEL": "WARNING"}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
