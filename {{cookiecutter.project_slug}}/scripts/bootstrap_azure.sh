@@ -199,6 +199,26 @@ ONLY_GRANTED_ROLES="((!(ActionMatches{'Microsoft.Authorization/roleAssignments/w
 AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR \
 (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${GRANTED_ROLES}}))"
 
+# The role ids a condition names, in order, once each: two conditions allow the same roles when these are equal.
+condition_roles() { grep -oiE '[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}' <<<"$1" | tr 'A-F' 'a-f' | sort -u | tr '\n' ' '; }
+
+# A conditioned assignment made by an earlier run names the roles infra/ granted then. When infra/ grants another role
+# since, deploying it would be refused: the outdated assignment is deleted, and grant makes it again with the list of
+# now. (A dry run cannot read the current condition, so it prints the check.)
+renew_if_outdated() {  # renew_if_outdated ROLE AZURE_ROLE RESOURCE_GROUP CONDITION
+  local list current
+  list="az role assignment list --assignee $(identity_id "$1" principalId) --role '$2' --scope $(scope "$3")"
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '# if %s --query [0].condition --output tsv names other roles than the condition below:\n' "$list"
+    show az role assignment delete --ids "<its id>" --output none
+    return
+  fi
+  current="$(eval "$list --query [0].condition --output tsv")"
+  if [ -n "$current" ] && [ "$(condition_roles "$current")" != "$(condition_roles "$4")" ]; then
+    az role assignment delete --ids "$(eval "$list --query [0].id --output tsv")" --output none
+  fi
+}
+
 federate() {  # federate ROLE CREDENTIAL_NAME ISSUER SUBJECT
   unless_exists "az identity federated-credential show --identity-name $(identity_name "$1") --resource-group $(identity_group "$1") --name $2 --query id --output tsv 2>/dev/null" \
     az identity federated-credential create --identity-name "$(identity_name "$1")" \
@@ -220,6 +240,7 @@ for env in dev prod; do
   group="$RG_DEV"
   if [ "$env" = prod ]; then group="$RG_PROD"; fi
   grant "$env" "$CONTRIBUTOR" "$group"
+  renew_if_outdated "$env" "$RBAC_ADMIN" "$group" "$ONLY_GRANTED_ROLES"
   grant "$env" "$RBAC_ADMIN" "$group" --condition "$ONLY_GRANTED_ROLES" --condition-version 2.0
 done
 if [ -n "$REGISTRY" ]; then

@@ -30,6 +30,7 @@ QUERIES = {
     "principalId": lambda found: found["principalId"],
     "[0].id": lambda found: found[0]["id"] if found else None,
     "[0].name": lambda found: found[0]["name"] if found else None,
+    "[0].condition": lambda found: found[0]["condition"] if found else None,
     "registrationState=='Registered' || null": lambda found: found["registrationState"] == "Registered" or None,
 }
 
@@ -204,6 +205,13 @@ def az(words: list[str]) -> str:
                     "condition": options.get("--condition"),
                 }
             )
+            return ""
+        case ["role", "assignment", "delete"]:
+            allow(options, {"--ids", "--output"})
+            kept = [found for found in state["role_assignments"] if found["id"] != options["--ids"]]
+            if len(kept) == len(state["role_assignments"]):
+                raise Refused(f"(RoleAssignmentNotFound) The role assignment '{options['--ids']}' is not found.", 3)
+            state["role_assignments"] = kept
             return ""
         case ["role", "definition", "list"]:
             allow(options, {"--name", "--scope", "--query", "--output"})

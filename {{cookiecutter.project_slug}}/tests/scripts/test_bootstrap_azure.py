@@ -288,7 +288,7 @@ def command(call: dict) -> str:
     words = [call["program"]]
     for word in call["args"]:
         words.append(word)
-        if word in {"show", "list", "create", "register", "set"}:
+        if word in {"show", "list", "create", "delete", "register", "set"}:
             break
     return " ".join(words)
 
@@ -353,3 +353,29 @@ def test_a_second_run_creates_nothing(cloud: FakeCloud, args: tuple[str, ...]) -
     assert resources(cloud.read()) == resources(first)
     if not github:  # what to enter in Azure DevOps names the identity that exists
         assert f"mlops-dev   client id {dev['clientId']}" in second.stdout
+
+
+@pytest.mark.slow  # two runs of about 65 az and gh processes each
+def test_a_condition_naming_the_roles_infra_granted_before_is_renewed(cloud: FakeCloud) -> None:
+    """After a role is added to infra/, a re-run replaces the deploying identities' RBAC Administrator assignments, so
+    that their condition allows the new role too; it touches nothing else."""
+    cloud.bootstrap(*GITHUB)
+    state = cloud.read()
+    rbac_admin = ROLES["Role Based Access Control Administrator"]
+    admin = [a for a in state["role_assignments"] if a["roleDefinitionId"] == rbac_admin]
+    assert len(admin) == 2
+    current = admin[0]["condition"]
+    dropped = ROLES["Storage Blob Data Contributor"]  # as if infra/ had not granted it at the first run
+    assert dropped in current
+    for assignment in admin:
+        assignment["condition"] = current.replace(f"{dropped}, ", "").replace(f", {dropped}", "")
+    cloud.state.write_text(json.dumps(state), encoding="utf-8")
+
+    cloud.bootstrap(*GITHUB)
+    after = cloud.read()
+    changed = [command(call) for call in after["calls"][len(state["calls"]) :] if call["changed"]]
+    assert sorted(changed) == ["az role assignment create"] * 2 + ["az role assignment delete"] * 2
+    renewed = [a for a in after["role_assignments"] if a["roleDefinitionId"] == rbac_admin]
+    assert [a["condition"] for a in renewed] == [current, current]
+    others = [a for a in after["role_assignments"] if a not in renewed]
+    assert others == [a for a in state["role_assignments"] if a["roleDefinitionId"] != rbac_admin]
