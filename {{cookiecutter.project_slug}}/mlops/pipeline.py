@@ -6,7 +6,9 @@ and ``evaluate`` are loaded from their YAML specs. Building and validating needs
 """
 
 # No `from __future__ import annotations` here: dsl.pipeline reads the parameter annotations as objects.
+import difflib
 import importlib.util
+import inspect
 import json
 import re
 from collections.abc import Mapping
@@ -110,18 +112,37 @@ def build_pipeline(
         evaluate.environment_variables = dict(OPENMP_ENVIRONMENT)
         return {"model": train.outputs.model_output, "evaluation": evaluate.outputs.evaluation}
 
-    inputs = {name: _literal(value) for name, value in settings.inputs.items()}
+    inputs = {name: _literal(name, value) for name, value in settings.inputs.items()}
+    _check_names(inputs, list(inspect.signature(training_pipeline).parameters))
     data = Input(type="uri_file", path=input_data or inputs.pop("input_data"))
     inputs.pop("input_data", None)
-    try:
-        return training_pipeline(**{k: v for k, v in inputs.items() if v is not None}, input_data=data)
-    except TypeError as error:
-        raise MlopsError(f"config/pipeline.toml [inputs] does not match the pipeline's inputs: {error}") from None
+    return training_pipeline(**{k: v for k, v in inputs.items() if v is not None}, input_data=data)
 
 
-def _literal(value: Any) -> Any:
+def _check_names(inputs: Mapping[str, Any], known: list[str]) -> None:
+    """A name in config/pipeline.toml [inputs] that the pipeline does not take is a typo to name, not an SDK
+    traceback."""
+    unknown = [name for name in inputs if name not in known]
+    if unknown:
+        close = {name: difflib.get_close_matches(name, known, n=1) for name in unknown}
+        named = ", ".join(
+            f"'{name}'" + (f" (did you mean '{close[name][0]}'?)" if close[name] else "") for name in unknown
+        )
+        raise MlopsError(
+            f"config/pipeline.toml [inputs] has {named}, which the pipeline does not take. Its inputs: "
+            f"{', '.join(known)}."
+        )
+
+
+def _literal(name: str, value: Any) -> Any:
     """A pipeline input from config: a list of column names becomes the comma-separated text the step takes, and an
-    empty list or text leaves the input unset."""
+    empty list or text leaves the input unset. A TOML table or date is no input value: named here, not by the SDK."""
+    if not isinstance(value, str | bool | int | float | list):
+        kind = "table" if isinstance(value, dict) else type(value).__name__
+        raise MlopsError(
+            f"config/pipeline.toml [inputs] {name} is a TOML {kind}; give it a number, text in quotes, true or false, "
+            "or a list of column names"
+        )
     if isinstance(value, list):
         value = ",".join(str(item) for item in value)
     return None if value == "" else value

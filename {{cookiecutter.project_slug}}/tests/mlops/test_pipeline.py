@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from mlops.errors import MlopsError
 from mlops.local.plan import Upstream, build_plan
 from mlops.pipeline import build_pipeline, components, local_spec
 from mlops.settings import default_root, load_pipeline_settings
@@ -14,6 +17,24 @@ ROOT = default_root()
 @pytest.fixture(scope="module")
 def job():
     return build_pipeline(load_pipeline_settings(ROOT), compute="cpu-cluster")
+
+
+def test_an_input_the_pipeline_does_not_take_is_named_with_the_close_one() -> None:
+    settings = load_pipeline_settings(ROOT)
+    settings.inputs["n_estimator"] = 50
+    with pytest.raises(MlopsError) as raised:
+        build_pipeline(settings)
+    message = str(raised.value)
+    assert message.startswith("config/pipeline.toml [inputs] has 'n_estimator' (did you mean 'n_estimators'?)")
+    assert "Its inputs: input_data, target_column," in message
+
+
+@pytest.mark.parametrize(("value", "kind"), [({"a": 1}, "table"), (datetime.date(2024, 1, 1), "date")])
+def test_a_value_that_is_no_input_value_is_named(value: object, kind: str) -> None:
+    settings = load_pipeline_settings(ROOT)
+    settings.inputs["n_estimators"] = value
+    with pytest.raises(MlopsError, match=f"\\[inputs\\] n_estimators is a TOML {kind}; give it a number"):
+        build_pipeline(settings)
 
 
 def test_nodes_and_their_components(job) -> None:
