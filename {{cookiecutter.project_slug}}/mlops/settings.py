@@ -179,6 +179,11 @@ def load_azure_settings(environment: str, root: Path, environ: Mapping[str, str]
     )
 
 
+def _whole(value: object) -> bool:
+    """A TOML integer: true and false are ints to Python, not to a user."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _endpoint(table: Mapping[str, Any], where: str) -> EndpointSettings | None:
     """The [ENV.endpoint] table, checked: a rollout that cannot work is refused before anything is deployed."""
     name = table.get("online_endpoint")
@@ -192,14 +197,18 @@ def _endpoint(table: Mapping[str, Any], where: str) -> EndpointSettings | None:
         raise MlopsError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
     endpoint = EndpointSettings(name=name, **{**options, "traffic_steps": tuple(options.get("traffic_steps", (100,)))})
     steps = endpoint.traffic_steps
-    if not steps or any(not isinstance(s, int) or not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
+    if not steps or any(not _whole(s) or not 0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
         raise MlopsError(f"{where} traffic_steps {list(steps)}: expected rising percentages, for example [10, 50, 100]")
     if steps[-1] != 100:
         raise MlopsError(f"{where} traffic_steps {list(steps)} must end at 100: the new model takes all traffic")
-    if not isinstance(endpoint.instance_count, int) or endpoint.instance_count < 1:
+    if not isinstance(endpoint.instance_type, str) or not endpoint.instance_type.strip():
+        raise MlopsError(f"{where} instance_type {endpoint.instance_type!r}: expected a VM size, like Standard_DS3_v2")
+    if not _whole(endpoint.instance_count) or endpoint.instance_count < 1:
         raise MlopsError(f"{where} instance_count {endpoint.instance_count!r}: expected a whole number of at least 1")
-    if not isinstance(endpoint.mirror_percent, int) or not 0 <= endpoint.mirror_percent <= 50:
+    if not _whole(endpoint.mirror_percent) or not 0 <= endpoint.mirror_percent <= 50:
         raise MlopsError(f"{where} mirror_percent {endpoint.mirror_percent!r}: Azure ML mirrors 0 to 50 percent")
+    if not isinstance(endpoint.delete_after_smoke, bool):
+        raise MlopsError(f"{where} delete_after_smoke {endpoint.delete_after_smoke!r}: expected true or false")
     for key in ("step_seconds", "keep_previous_seconds"):
         value = getattr(endpoint, key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
