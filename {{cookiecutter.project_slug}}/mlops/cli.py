@@ -492,7 +492,6 @@ def command_infra(args: argparse.Namespace, context: Context) -> int:
 
 
 def command_serve(args: argparse.Namespace, context: Context) -> int:
-    import shlex
     import signal
     import tempfile
 

@@ -33,9 +33,12 @@ def pytest_unconfigure() -> None:
     gc.freeze()
 
 
-def copy_project(destination: Path) -> Path:
-    """The parts of this project that `python -m mlops` reads, so runs and MLflow stores never land in the real one."""
-    for name in ("mlops", "components", "config", "data", "serving", "tests"):
+def copy_project(
+    destination: Path, parts: tuple[str, ...] = ("mlops", "components", "config", "data", "serving", "tests")
+) -> Path:
+    """The parts of this project that `python -m mlops` reads (by default, all it may read), so runs and MLflow stores
+    never land in the real one."""
+    for name in parts:
         shutil.copytree(PROJECT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     return destination
 

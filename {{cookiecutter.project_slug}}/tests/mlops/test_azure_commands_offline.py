@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from mlops.settings import default_root
-from tests.conftest import run_main
+from tests.conftest import copy_project, run_main
 
 # No subscription, and a proxy that refuses every connection: any credential lookup or network use would fail.
 OFFLINE = {
@@ -50,9 +48,7 @@ def test_validate_catches_literals_the_sdk_accepts(offline, override: str, messa
 
 def test_validate_catches_a_folder_wired_into_a_file_input(offline, tmp_path: Path) -> None:
     """In a copy of the project whose evaluate spec declares the wrong type."""
-    project = tmp_path / "project"
-    for folder in ("components", "config", "data", "mlops"):
-        shutil.copytree(default_root() / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    project = copy_project(tmp_path / "project", ("components", "config", "data", "mlops"))
     spec = project / "components" / "evaluate" / "evaluate.yaml"
     text = spec.read_text()
     changed = re.sub(r"(prepped_data:\s*\n\s*type:\s*)uri_folder", r"\1uri_file", text, count=1)

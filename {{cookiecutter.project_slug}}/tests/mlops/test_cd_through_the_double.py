@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from mlops import cli, naming
 from mlops.settings import AzureSettings, default_root, load_azure_settings, read_toml
 from mlops.workspace import sdk
 from tests.azure_double.fixture import WorkspaceDouble
-from tests.conftest import CliResult
+from tests.conftest import CliResult, copy_project
 
 pytestmark = pytest.mark.slow  # the CD path through the real SDK over HTTPS: seconds each
 
@@ -34,8 +33,7 @@ REGISTRY_LINE = re.compile(r"^ml_registry\s*=.*\n", re.MULTILINE)
 def project_with_registry(destination: Path, registry: bool) -> Path:
     """A scratch copy of this project whose environments have an Azure ML registry (the one `use_registry=yes`
     names, derived from the resource prefix) or none."""
-    for name in READ_BY_THE_CLI:
-        shutil.copytree(default_root() / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(destination, READ_BY_THE_CLI)
     config = destination / "config" / "environments.toml"
     text = REGISTRY_LINE.sub("", config.read_text(encoding="utf-8"))
     if registry:

@@ -4,13 +4,12 @@ records every call and remembers deployments. Deploying unchanged content twice 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, CliResult, assert_user_error
+from tests.conftest import CliResult, assert_user_error, copy_project
 
 FAKE_AZ = Path(__file__).with_name("fake_az.py")
 
@@ -40,10 +39,7 @@ class Az:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """What `mlops infra` reads: the settings and the Bicep."""
-    folder = tmp_path / "project"
-    for name in ("config", "infra"):
-        shutil.copytree(PROJECT / name, folder / name)
-    return folder
+    return copy_project(tmp_path / "project", ("config", "infra"))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlops.versions import code_files, code_hash, component_version, data_version, environment_version
+from tests.conftest import copy_project
 
 ENV = environment_version("steps", "image:1", {"dependencies": ["python=3.11"]})
 SPEC = {"name": "train", "version": "1", "command": "python train.py", "inputs": {"n": {"type": "integer"}}}
@@ -91,14 +92,10 @@ def test_data_is_versioned_by_bytes(tmp_path: Path) -> None:
 
 def test_project_versions_do_not_depend_on_the_checkout_path(tmp_path: Path) -> None:
     """The real components: a copy of the project elsewhere gives the same versions."""
-    import shutil
-
     from mlops.assets import release_assets
     from mlops.settings import default_root, load_azure_settings, load_pipeline_settings
 
-    copy = tmp_path / "other" / "checkout"
-    for folder in ("components", "config", "data"):
-        shutil.copytree(default_root() / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = copy_project(tmp_path / "other" / "checkout", ("components", "config", "data"))
 
     def versions(root: Path) -> list[tuple[str, str]]:
         assets = release_assets(load_pipeline_settings(root), load_azure_settings("dev", root, {}))
